@@ -1,0 +1,1 @@
+"""AI providers behind one interface: local (default), Google GenAI, LiteLLM."""
