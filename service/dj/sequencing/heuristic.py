@@ -1,0 +1,327 @@
+"""Heuristic ordering for sets too large to solve exactly: asymmetric costs, arc term, pins.
+
+The search is an iterated local search, the workhorse for asymmetric travelling-salesman paths:
+
+1. **Construction**: greedy nearest neighbour (next track = cheapest transition plus arc cost at that
+   position) from many starting tracks; the best path seeds the search. The result is therefore never
+   worse than greedy.
+2. **Local search**: Or-opt, moving a run of 1–3 consecutive tracks (as is, or reversed) to any other
+   gap. Without reversing anything else these moves are exact for asymmetric costs. For one run,
+   every gap is evaluated at once in numpy, including the arc cost of every track the move shifts
+   (prefix sums over "cost if shifted by L"). Runs are revisited only around changed transitions
+   ("don't-look bits").
+3. **Perturbation**: a double bridge (swap two neighbouring stretches, A B C D → A C B D), the classic
+   kick that 2-opt/Or-opt cannot undo in one step and that keeps the direction of every transition;
+   the kicked path is re-optimised locally and kept when it is no worse.
+
+Determinism: the search spends a budget of *work units* (one unit = one run evaluated against every
+gap), derived from the time budget with a fixed rate, so the same seed and budget give the same order
+on any machine; the wall clock only stops a run that takes far longer than asked (three times the
+budget), which is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from service.dj.sequencing.objective import Solution, path_cost
+
+__all__ = ["greedy_order", "local_search", "order_heuristic"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds one work unit (a run evaluated against every gap) takes: a fixed part plus a part per track,
+#: fitted on the 2-core reference machine (about 21 µs at 200 tracks, 45 µs at 1,000).
+UNIT_FIXED_S = 15e-6
+UNIT_PER_TRACK_S = 0.03e-6
+MAX_RUN = 3
+
+
+def greedy_order(
+    cost: np.ndarray,
+    arc: np.ndarray | None = None,
+    *,
+    first: int | None = None,
+    last: int | None = None,
+    starts: int | None = None,
+) -> Solution:
+    """Best nearest-neighbour path over several starting tracks (all of them up to 64)."""
+    n = cost.shape[0]
+    if n <= 1:
+        order = list(range(n))
+        return Solution(tuple(order), path_cost(cost, order, arc), "greedy")
+    if first is not None:
+        start_list = [first]
+    else:
+        pool = [j for j in range(n) if j != last]
+        limit = starts if starts is not None else 64
+        if len(pool) > limit:
+            # spread deterministically over the pool rather than random picks
+            pool = [pool[k] for k in np.linspace(0, len(pool) - 1, limit).round().astype(int)]
+        start_list = pool
+    best: Solution | None = None
+    for s in start_list:
+        order = _nearest_neighbour(cost, arc, s, last)
+        value = path_cost(cost, order, arc)
+        if best is None or value < best.objective:
+            best = Solution(tuple(order), value, "greedy")
+    assert best is not None
+    return best
+
+
+def _nearest_neighbour(
+    cost: np.ndarray, arc: np.ndarray | None, start: int, last: int | None
+) -> list[int]:
+    n = cost.shape[0]
+    free = np.ones(n, dtype=bool)
+    free[start] = False
+    end_slots = 0
+    if last is not None and last != start:
+        free[last] = False
+        end_slots = 1
+    order = [start]
+    current = start
+    for pos in range(1, n - end_slots):
+        row = cost[current] if arc is None else cost[current] + arc[:, pos]
+        row = np.where(free, row, np.inf)
+        nxt = int(np.argmin(row))
+        order.append(nxt)
+        free[nxt] = False
+        current = nxt
+    if end_slots:
+        order.append(last)
+    return order
+
+
+class _Path:
+    """A path padded with a dummy track at both ends, so every track has a predecessor and successor."""
+
+    def __init__(
+        self,
+        cost: np.ndarray,
+        arc: np.ndarray | None,
+        order: list[int],
+        first_pinned: bool,
+        last_pinned: bool,
+    ) -> None:
+        n = cost.shape[0]
+        self.n = n
+        padded = np.zeros((n + 1, n + 1))
+        padded[:n, :n] = cost
+        self.c = padded  # index n is the dummy: free to enter and leave
+        self.arc = arc
+        self.t = np.array([n, *order, n], dtype=np.intp)
+        # movable runs start at index lo..hi (inclusive end of run ≤ hi); gaps lo..hi+1
+        self.lo = 2 if first_pinned else 1
+        self.hi = n - 1 if last_pinned else n
+        self.positions = np.arange(n)
+
+    def objective(self) -> float:
+        t = self.t
+        total = float(self.c[t[:-1], t[1:]].sum())
+        if self.arc is not None:
+            total += float(self.arc[t[1:-1], self.positions].sum())
+        return total
+
+    def shift_prefix(self, shift: int) -> np.ndarray:
+        """Prefix sums over path index k of arc(t[k] at position k−1+shift) − arc(t[k] at k−1)."""
+        n = self.n
+        t = self.t
+        out = np.zeros(n + 3)
+        pos = np.arange(n)
+        target = pos + shift
+        ok = (target >= 0) & (target < n)
+        d = np.zeros(n)
+        real = t[1:-1]
+        d[ok] = self.arc[real[ok], target[ok]] - self.arc[real[ok], pos[ok]]
+        out[2 : n + 2] = np.cumsum(d)
+        return out  # out[k] = sum of d over path indices 1..k-1
+
+    def best_move(
+        self, i: int, length: int, prefix: dict[int, np.ndarray]
+    ) -> tuple[float, int, bool]:
+        """Best gap for the run t[i:i+length] (delta, gap, reversed); gap g = between t[g−1] and t[g]."""
+        t, c = self.t, self.c
+        j = i + length - 1  # last index of the run
+        s, e = t[i], t[j]
+        before, after = t[i - 1], t[j + 1]
+        removed = c[before, s] + c[e, after] - c[before, after]
+        gaps = np.arange(self.lo, self.hi + 2)
+        gaps = gaps[(gaps < i) | (gaps > j + 1)]
+        if len(gaps) == 0:
+            return 0.0, -1, False
+        left, right = t[gaps - 1], t[gaps]
+        base = removed + c[left, right]
+        fwd = c[left, s] + c[e, right] - base
+        deltas = [fwd]
+        rev = None
+        if length > 1:
+            inner = sum(c[t[k], t[k + 1]] for k in range(i, j))
+            inner_rev = sum(c[t[k + 1], t[k]] for k in range(i, j))
+            rev = c[left, e] + c[s, right] - base + (inner_rev - inner)
+            deltas.append(rev)
+        if self.arc is not None:
+            arc = self.arc
+            back = gaps < i
+            # tracks between the gap and the run shift by +length (run moved back) or −length
+            up, down = prefix[length], prefix[-length]
+            shift = np.where(back, up[i] - up[np.minimum(gaps, i)], down[gaps] - down[j + 1])
+            start_pos = np.where(
+                back, gaps - 1, gaps - length - 1
+            )  # new position of the run's head
+            run = t[i : j + 1]
+            old = float(arc[run, np.arange(i - 1, j)].sum())
+            new_fwd = np.zeros(len(gaps))
+            new_rev = np.zeros(len(gaps))
+            for m in range(length):
+                new_fwd += arc[run[m], start_pos + m]
+                if length > 1:
+                    new_rev += arc[run[length - 1 - m], start_pos + m]
+            deltas[0] = deltas[0] + shift + new_fwd - old
+            if length > 1:
+                deltas[1] = deltas[1] + shift + new_rev - old
+        best_delta, best_gap, best_rev = 0.0, -1, False
+        for reversed_, d in enumerate(deltas):
+            k = int(np.argmin(d))
+            if d[k] < best_delta - 1e-12:
+                best_delta, best_gap, best_rev = float(d[k]), int(gaps[k]), bool(reversed_)
+        return best_delta, best_gap, best_rev
+
+    def apply(self, i: int, length: int, gap: int, reversed_: bool) -> None:
+        t = self.t
+        run = t[i : i + length].copy()
+        if reversed_:
+            run = run[::-1]
+        rest = np.concatenate([t[:i], t[i + length :]])
+        g = gap if gap < i else gap - length
+        self.t = np.concatenate([rest[:g], run, rest[g:]])
+
+
+def local_search(
+    cost: np.ndarray,
+    arc: np.ndarray | None,
+    order: list[int],
+    *,
+    first_pinned: bool = False,
+    last_pinned: bool = False,
+    max_units: int | None = None,
+) -> tuple[list[int], int]:
+    """Or-opt to a local optimum from ``order``; returns the order and the work units spent."""
+    path = _Path(cost, arc, list(order), first_pinned, last_pinned)
+    units = _descend(path, set(range(len(order))), max_units)
+    return [int(x) for x in path.t[1:-1]], units
+
+
+def _descend(path: _Path, dirty: set[int], max_units: int | None) -> int:
+    """Improve ``path`` in place starting from the tracks in ``dirty``; returns units spent."""
+    units = 0
+    prefix = _prefixes(path)
+    queue = sorted(dirty)
+    in_queue = set(queue)
+    while queue:
+        node = queue.pop()
+        in_queue.discard(node)
+        where = np.nonzero(path.t == node)[0]
+        if len(where) == 0:
+            continue
+        k = int(where[0])
+        improved = False
+        for length in range(1, MAX_RUN + 1):
+            for i in (k, k - length + 1):
+                if i < path.lo or i + length - 1 > path.hi:
+                    continue
+                units += 1
+                delta, gap, reversed_ = path.best_move(i, length, prefix)
+                if gap >= 0 and delta < -1e-9:
+                    touched = {
+                        int(path.t[i - 1]),
+                        int(path.t[i + length]),
+                        int(path.t[gap - 1]),
+                        int(path.t[gap]),
+                        *(int(x) for x in path.t[i : i + length]),
+                    }
+                    path.apply(i, length, gap, reversed_)
+                    prefix = _prefixes(path)
+                    for x in touched:
+                        if x < path.n and x not in in_queue:
+                            queue.append(x)
+                            in_queue.add(x)
+                    improved = True
+                    break
+                if length == 1:
+                    break
+            if improved:
+                break
+        if max_units is not None and units >= max_units:
+            break
+    return units
+
+
+def _prefixes(path: _Path) -> dict[int, np.ndarray]:
+    if path.arc is None:
+        return {}
+    out: dict[int, np.ndarray] = {}
+    for length in range(1, MAX_RUN + 1):
+        out[length] = path.shift_prefix(length)
+        out[-length] = path.shift_prefix(-length)
+    return out
+
+
+def order_heuristic(
+    cost: np.ndarray,
+    arc: np.ndarray | None = None,
+    *,
+    first: int | None = None,
+    last: int | None = None,
+    seed: int = 0,
+    time_budget_s: float = 2.0,
+    start: list[int] | None = None,
+) -> Solution:
+    """Iterated local search from the best greedy path; deterministic for a seed and budget."""
+    n = cost.shape[0]
+    greedy = greedy_order(cost, arc, first=first, last=last)
+    if n <= 3:
+        return greedy
+    deadline = time.monotonic() + 3 * time_budget_s
+    budget_units = max(200, int(time_budget_s / (UNIT_FIXED_S + UNIT_PER_TRACK_S * n)))
+    first_pinned, last_pinned = first is not None, last is not None
+    seed_order = list(greedy.order)
+    if start is not None and path_cost(cost, start, arc) < greedy.objective:
+        seed_order = list(start)
+    path = _Path(cost, arc, seed_order, first_pinned, last_pinned)
+    units = _descend(path, set(range(n)), budget_units)
+    best_t = path.t.copy()
+    best_value = path.objective()
+    rng = np.random.default_rng(seed)
+    lo, hi = path.lo, path.hi  # movable path indices
+    span = hi - lo + 1
+    kicks = 0
+    while units < budget_units and span >= 4:
+        if time.monotonic() > deadline:
+            log.warning("ordering stopped by the wall clock after %d kicks", kicks)
+            break
+        kicks += 1
+        # double bridge on a local window: A B C D → A C B D, stretches of 1..max_seg tracks
+        max_seg = max(1, min(50, span // 3))
+        len_b = int(rng.integers(1, max_seg + 1))
+        len_c = int(rng.integers(1, max_seg + 1))
+        if len_b + len_c > span:
+            continue
+        p = int(rng.integers(lo, hi - len_b - len_c + 2))
+        t = path.t
+        q, r = p + len_b, p + len_b + len_c
+        touched = {int(t[p - 1]), int(t[p]), int(t[q - 1]), int(t[q]), int(t[r - 1]), int(t[r])}
+        path.t = np.concatenate([t[:p], t[q:r], t[p:q], t[r:]])
+        units += 1 + _descend(path, {x for x in touched if x < n}, budget_units - units)
+        value = path.objective()
+        if value <= best_value + 1e-12:
+            best_value = value
+            best_t = path.t.copy()
+        else:
+            path.t = best_t.copy()
+    order = [int(x) for x in best_t[1:-1]]
+    log.debug("ordered %d tracks: %d kicks, %d units", n, kicks, units)
+    return Solution(tuple(order), path_cost(cost, order, arc), "heuristic")
