@@ -1,0 +1,259 @@
+"""Apply roles, policies, permissions, users and settings from ``directus/schema/access.yaml``.
+
+Idempotent: each object has a pinned id; what matches is left alone, what differs is changed, what
+is missing is created, and permissions on our policies that the file does not declare are removed.
+With ``check=True`` nothing is written and the returned list says what would change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service.integrations.directus import (
+    DirectusAuthError,
+    DirectusClient,
+    DirectusForbidden,
+    DirectusNotFound,
+)
+from service.stack.settings import ACCESS_FILE
+
+log = logging.getLogger(__name__)
+
+POLICY_FIELDS = ("name", "icon", "description", "admin_access", "app_access")
+ROLE_FIELDS = ("name", "icon", "description")
+USER_FIELDS = ("email", "first_name", "role")
+
+
+@dataclass
+class AccessPlan:
+    """What an apply did (or, in check mode, would do)."""
+
+    changes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        """Record one change."""
+        log.info("access: %s", message)
+        self.changes.append(message)
+
+
+def load_access(path: Path = ACCESS_FILE) -> dict[str, Any]:
+    """The declared access configuration."""
+    return yaml.safe_load(path.read_text())
+
+
+def _get_or_none(client: DirectusClient, path: str) -> dict[str, Any] | None:
+    try:
+        return client.call("GET", path)
+    except (DirectusNotFound, DirectusForbidden):
+        # Directus answers 403 for a missing item so as not to reveal what exists.
+        return None
+
+
+def _differences(
+    current: Mapping[str, Any], wanted: Mapping[str, Any], names: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        name: wanted.get(name)
+        for name in names
+        if name in wanted and current.get(name) != wanted.get(name)
+    }
+
+
+def apply_access(
+    client: DirectusClient,
+    secrets: Mapping[str, str],
+    *,
+    spec: Mapping[str, Any] | None = None,
+    check: bool = False,
+) -> AccessPlan:
+    """Bring Directus's access configuration to the declared one; ``client`` must be an admin."""
+    spec = spec or load_access()
+    plan = AccessPlan()
+
+    for policy in spec.get("policies", []):
+        _apply_policy(client, policy, plan, check)
+    for role in spec.get("roles", []):
+        _apply_role(client, role, plan, check)
+    for user in spec.get("users", []):
+        _apply_user(client, user, secrets, plan, check)
+    _apply_settings(client, spec.get("settings", {}), plan, check)
+    for collection, defaults in spec.get("singletons", {}).items():
+        _apply_singleton(client, collection, defaults, plan, check)
+    return plan
+
+
+def _apply_policy(
+    client: DirectusClient, policy: Mapping[str, Any], plan: AccessPlan, check: bool
+) -> None:
+    pid = policy["id"]
+    wanted = {name: policy.get(name) for name in POLICY_FIELDS}
+    current = _get_or_none(client, f"/policies/{pid}")
+    if current is None:
+        plan.note(f"create policy {policy['name']}")
+        if not check:
+            client.call("POST", "/policies", json={"id": pid, **wanted})
+    elif changed := _differences(current, wanted, POLICY_FIELDS):
+        plan.note(f"update policy {policy['name']}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/policies/{pid}", json=changed)
+
+    declared = {
+        (collection, action)
+        for collection, actions in (policy.get("permissions") or {}).items()
+        for action in actions
+    }
+    existing = (
+        []
+        if current is None
+        else client.call("GET", "/permissions", params={"filter[policy][_eq]": pid, "limit": "-1"})
+    )
+    have: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in existing:
+        key = (row["collection"], row["action"])
+        if key not in declared or key in have:
+            plan.note(f"remove {row['action']} on {row['collection']} from policy {policy['name']}")
+            if not check:
+                client.call("DELETE", f"/permissions/{row['id']}")
+            continue
+        have[key] = row
+        if (
+            row.get("fields") != ["*"]
+            or row.get("permissions")
+            or row.get("validation")
+            or row.get("presets")
+        ):
+            plan.note(f"reset {row['action']} on {row['collection']} for policy {policy['name']}")
+            if not check:
+                client.call(
+                    "PATCH",
+                    f"/permissions/{row['id']}",
+                    json={
+                        "fields": ["*"],
+                        "permissions": None,
+                        "validation": None,
+                        "presets": None,
+                    },
+                )
+    missing = sorted(declared - have.keys())
+    if missing:
+        plan.note(
+            f"grant {len(missing)} permissions to policy {policy['name']}: "
+            + ", ".join(f"{a} {c}" for c, a in missing)
+        )
+        if not check:
+            client.call(
+                "POST",
+                "/permissions",
+                json=[
+                    {
+                        "policy": pid,
+                        "collection": c,
+                        "action": a,
+                        "fields": ["*"],
+                        "permissions": None,
+                    }
+                    for c, a in missing
+                ],
+            )
+
+
+def _apply_role(
+    client: DirectusClient, role: Mapping[str, Any], plan: AccessPlan, check: bool
+) -> None:
+    rid = role["id"]
+    wanted = {name: role.get(name) for name in ROLE_FIELDS}
+    current = _get_or_none(client, f"/roles/{rid}")
+    if current is None:
+        plan.note(f"create role {role['name']}")
+        if not check:
+            client.call("POST", "/roles", json={"id": rid, **wanted})
+    elif changed := _differences(current, wanted, ROLE_FIELDS):
+        plan.note(f"update role {role['name']}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/roles/{rid}", json=changed)
+
+    links = (
+        []
+        if current is None
+        else client.call("GET", "/access", params={"filter[role][_eq]": rid, "limit": "-1"})
+    )
+    linked = {link["policy"]: link for link in links}
+    for pid in role.get("policies", []):
+        if pid not in linked:
+            plan.note(f"attach policy {pid} to role {role['name']}")
+            if not check:
+                client.call("POST", "/access", json={"role": rid, "policy": pid})
+    for pid, link in linked.items():
+        if pid not in role.get("policies", []):
+            plan.note(f"detach policy {pid} from role {role['name']}")
+            if not check:
+                client.call("DELETE", f"/access/{link['id']}")
+
+
+def _token_works(client: DirectusClient, token: str, user_id: str) -> bool:
+    try:
+        return client.with_token(token).me(fields=["id"])["id"] == user_id
+    except (DirectusAuthError, DirectusForbidden):
+        return False
+
+
+def _apply_user(
+    client: DirectusClient,
+    user: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    plan: AccessPlan,
+    check: bool,
+) -> None:
+    uid = user["id"]
+    token = secrets[user["token_from"]] if user.get("token_from") else None
+    wanted = {name: user.get(name) for name in USER_FIELDS}
+    current = _get_or_none(client, f"/users/{uid}")
+    if current is None:
+        plan.note(f"create user {user['email']}")
+        if not check:
+            client.call(
+                "POST", "/users", json={"id": uid, **wanted, "status": "active", "token": token}
+            )
+        return
+    changed = _differences(current, wanted, USER_FIELDS)
+    if current.get("status") != "active":
+        changed["status"] = "active"
+    # Directus masks stored tokens, so ask Directus whether the configured one opens this account.
+    if token and not _token_works(client, token, uid):
+        changed["token"] = token
+    if changed:
+        plan.note(f"update user {user['email']}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/users/{uid}", json=changed)
+
+
+def _apply_settings(
+    client: DirectusClient, wanted: Mapping[str, Any], plan: AccessPlan, check: bool
+) -> None:
+    current = client.call("GET", "/settings") or {}
+    changed = _differences(current, wanted, tuple(wanted))
+    if changed:
+        plan.note(f"update settings: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", "/settings", json=changed)
+
+
+def _apply_singleton(
+    client: DirectusClient,
+    collection: str,
+    defaults: Mapping[str, Any],
+    plan: AccessPlan,
+    check: bool,
+) -> None:
+    # Only created when missing: staff own the values afterwards.
+    current = client.call("GET", f"/items/{collection}")
+    if not current or current.get("id") is None:
+        plan.note(f"create {collection} with defaults")
+        if not check:
+            client.update_singleton(collection, defaults)
