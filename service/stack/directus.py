@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from service.integrations.directus import DirectusClient, DirectusError
-from service.stack.settings import DIRECTUS_DIR, SNAPSHOT_FILE, StackSettings
+from service.stack.settings import DIRECTUS_DIR, SNAPSHOT_FILE, StackSettings, snapshot_version
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,13 @@ def apply_schema(settings: StackSettings, snapshot: Path = SNAPSHOT_FILE) -> str
     return result.stdout.strip()
 
 
+def record_schema_version(admin: DirectusClient, snapshot: Path = SNAPSHOT_FILE) -> str:
+    """Store the applied snapshot's version where ``/readyz`` can compare it with the code's."""
+    version = snapshot_version(snapshot)
+    admin.update_singleton("app_settings", {"schema_version": version})
+    return version
+
+
 def take_snapshot(settings: StackSettings, destination: Path = SNAPSHOT_FILE) -> Path:
     """Write the running database's schema to ``destination`` (keep the committed one from PostgreSQL)."""
     run_cli(settings, "schema", "snapshot", "--yes", str(destination))
@@ -166,3 +173,22 @@ def schema_drift(admin: DirectusClient, snapshot: Path = SNAPSHOT_FILE) -> dict 
     body = yaml.safe_load(snapshot.read_text())
     # /schema/diff refuses another vendor unless forced; types differ slightly across vendors.
     return admin.call("POST", "/schema/diff", params={"force": "true"}, json=body)
+
+
+def provision(settings: StackSettings) -> subprocess.Popen[bytes]:
+    """Bootstrap, apply schema, start, apply access and record the schema version; returns Directus."""
+    from service.stack.access import apply_access
+
+    bootstrap(settings)
+    apply_schema(settings)
+    process = start(settings)
+    try:
+        wait_until_ready(settings, process)
+        admin = DirectusClient(settings.directus_url, settings.admin_token)
+        plan = apply_access(admin, {"service_token": settings.service_token})
+        log.info("access: %s", "; ".join(plan.changes) or "nothing changed")
+        record_schema_version(admin)
+    except BaseException:
+        stop(process)
+        raise
+    return process

@@ -242,3 +242,10 @@ def load_settings(
         **generated,
     )
     return replace(settings, **overrides) if overrides else settings
+
+
+def snapshot_version(snapshot: Path = SNAPSHOT_FILE) -> str:
+    """The schema version the code expects: a short SHA-256 of the committed snapshot."""
+    import hashlib
+
+    return hashlib.sha256(snapshot.read_bytes()).hexdigest()[:16]

@@ -20,7 +20,6 @@ import redis
 
 from service.integrations.directus import DirectusClient
 from service.stack import directus
-from service.stack.access import apply_access
 from service.stack.services import create_database, drop_database
 from service.stack.settings import StackSettings, free_port, load_settings, postgres_reachable
 from tests.support.mail import Mailbox, start_smtp
@@ -79,13 +78,9 @@ def build_stack() -> TestStack:
         if use_pg:
             create_database(settings.database, drop_first=True)
             stack_cleanups.append(lambda: drop_database(settings.database))
-        directus.bootstrap(settings)
-        directus.apply_schema(settings)
-        process = directus.start(settings)
+        process = directus.provision(settings)
         stack_cleanups.append(lambda: directus.stop(process))
-        directus.wait_until_ready(settings, process)
         admin = DirectusClient(settings.directus_url, settings.admin_token)
-        apply_access(admin, {"service_token": settings.service_token})
         service = DirectusClient(settings.directus_url, settings.service_token)
     except BaseException:
         for cleanup in reversed(stack_cleanups):
