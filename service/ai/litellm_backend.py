@@ -84,6 +84,9 @@ class LiteLLMBackend:
             raise Retryable(f"litellm could not reach {self.api_base or self.model}") from exc
         except openai.APIError as exc:  # LiteLLM maps every provider's errors onto OpenAI's
             status = getattr(exc, "status_code", None)
+            if "Connection error" in str(exc):
+                # LiteLLM reports a refused connection as a 500 "Connection error."; say what it is
+                raise Retryable(f"litellm could not reach {self.api_base or self.model}") from exc
             if status == 429 or (isinstance(status, int) and status >= 500):
                 raise Retryable(f"litellm answered HTTP {status}") from exc
             raise AIError(f"litellm refused the request: HTTP {status}: {exc.message}") from exc

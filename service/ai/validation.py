@@ -73,15 +73,32 @@ def _schema_error(provider: str, exc: ValidationError) -> InvalidAnswer:
     )
 
 
-def _check_text(provider: str, what: str, text: str, limit: int) -> str:
+def _check_text(
+    provider: str, what: str, text: str, limit: int, known: tuple[str, ...] = ()
+) -> str:
     text = text.strip()
     if not text:
         raise InvalidAnswer(f"{provider} left the {what} empty")
     if len(text) > limit:
         raise InvalidAnswer(f"{provider} wrote a {what} of {len(text)} characters (limit {limit})")
-    if _PLACEHOLDER.search(text):
-        raise InvalidAnswer(f"{provider} left placeholder text in the {what}: {text[:80]!r}")
+    # the set's own titles and tips may legitimately read "[Intro]" or "N/A": judge only the rest
+    rest = text
+    for value in known:
+        rest = rest.replace(value, " ")
+    if match := _PLACEHOLDER.search(rest):
+        raise InvalidAnswer(f"{provider} left placeholder text in the {what}: {match.group(0)!r}")
     return text
+
+
+def _known_text(set_view: SetView) -> tuple[str, ...]:
+    values = {
+        value.strip()
+        for track in set_view.tracks
+        for value in (track.title, track.artist, track.genre)
+        if value and value.strip()
+    }
+    values.update(t.tip.strip() for t in set_view.transitions if t.tip.strip())
+    return tuple(sorted(values, key=len, reverse=True))  # longest first: "A [B]" before "A"
 
 
 def _check_words(provider: str, what: str, words: list[str], limit: int) -> list[str]:
@@ -98,6 +115,7 @@ def _check_words(provider: str, what: str, words: list[str], limit: int) -> list
 def check_notes(answer: NotesAnswer, set_view: SetView, provider: str) -> NotesAnswer:
     """Check notes against the set: every named track exists, one note per transition, bounds."""
     track_ids = {track.id for track in set_view.tracks}
+    known = _known_text(set_view)
     wanted = [(t.from_id, t.to_id) for t in set_view.transitions]
     wanted_set = set(wanted)
     by_pair: dict[tuple[str, str], TransitionNote] = {}
@@ -121,14 +139,14 @@ def check_notes(answer: NotesAnswer, set_view: SetView, provider: str) -> NotesA
             f"{provider} wrote no note for {len(missing)} of {len(wanted)} transitions "
             f"(first: {first[0]} → {first[1]})"
         )
-    tags = [_check_text(provider, "tag", tag, LIMITS["tag_chars"]) for tag in answer.tags]
+    tags = [_check_text(provider, "tag", tag, LIMITS["tag_chars"], known) for tag in answer.tags]
     deduped = list(dict.fromkeys(tags))
     if len(deduped) > LIMITS["tags"]:
         raise InvalidAnswer(f"{provider} gave {len(deduped)} tags (limit {LIMITS['tags']})")
     return NotesAnswer(
-        title=_check_text(provider, "title", answer.title, LIMITS["title_chars"]),
+        title=_check_text(provider, "title", answer.title, LIMITS["title_chars"], known),
         description=_check_text(
-            provider, "description", answer.description, LIMITS["description_chars"]
+            provider, "description", answer.description, LIMITS["description_chars"], known
         ),
         # in play order, whatever order the model wrote them in
         transitions=[
@@ -136,7 +154,11 @@ def check_notes(answer: NotesAnswer, set_view: SetView, provider: str) -> NotesA
                 from_id=a,
                 to_id=b,
                 note=_check_text(
-                    provider, f"note for {a} → {b}", by_pair[(a, b)].note, LIMITS["note_chars"]
+                    provider,
+                    f"note for {a} → {b}",
+                    by_pair[(a, b)].note,
+                    LIMITS["note_chars"],
+                    known,
                 ),
             )
             for a, b in wanted

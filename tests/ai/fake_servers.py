@@ -1,0 +1,269 @@
+"""Fake Gemini and OpenAI-compatible servers: local HTTP on 127.0.0.1, the real wire formats.
+
+Each server answers POSTs from a script of replies (the last one repeats once the script runs out),
+records every request, and checks each request's shape against what the real API requires (path,
+key header, body fields, as in ../shared/FACTS.md). A shape problem is answered with 400 like the
+real service would, and kept in ``shape_errors`` so a test fails loudly rather than by fallback.
+Reply bodies come from recorded-style payloads in ``fixtures/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_fixture(name: str) -> Any:
+    """A recorded-style JSON payload from tests/ai/fixtures."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class Reply:
+    """One scripted answer: HTTP status, body (JSON-able or raw text), headers, delay before it."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the fake server received it (header names lower-cased)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class ScriptedServer:
+    """An HTTP server on a free local port that plays back scripted replies."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.shape_errors: list[str] = []
+        self._script: list[Reply] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:43121."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ScriptedServer:
+        """Start serving in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def script(self, *replies: Reply) -> None:
+        """Replace the script; the last reply repeats once the others are used."""
+        with self._lock:
+            self._script = list(replies)
+
+    def _next_reply(self) -> Reply:
+        with self._lock:
+            if not self._script:
+                return Reply(500, {"error": {"message": "fake server has no script"}})
+            return self._script.pop(0) if len(self._script) > 1 else self._script[0]
+
+    def check_request(self, request: RecordedRequest) -> list[str]:
+        """Problems with the request's shape; subclasses know their API."""
+        return []
+
+    def shape_error_reply(self, problems: list[str]) -> Reply:
+        """What the real API answers to a malformed request."""
+        return Reply(400, {"error": {"message": "; ".join(problems)}})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body: Any = json.loads(raw) if raw else None
+                except json.JSONDecodeError:
+                    body = raw.decode("utf-8", "replace")
+                request = RecordedRequest(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+                problems = server.check_request(request)
+                with server._lock:
+                    server.requests.append(request)
+                    server.shape_errors.extend(problems)
+                reply = server.shape_error_reply(problems) if problems else server._next_reply()
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = text.encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing left to answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        return Handler
+
+
+class FakeGemini(ScriptedServer):
+    """Speaks the Gemini API's generateContent as google-genai 3.3.0 calls it."""
+
+    PATH = re.compile(r"^/(v1|v1beta)/models/(?P<model>[\w.\-]+):generateContent$")
+
+    def __init__(self, api_key: str = "test-gemini-key", model: str = "gemini-2.5-flash") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.model = model
+
+    def check_request(self, request: RecordedRequest) -> list[str]:
+        """The path, key header and body fields the real endpoint needs for structured output."""
+        problems = []
+        match = self.PATH.match(request.path)
+        if not match:
+            problems.append(f"unexpected path {request.path}")
+        elif match["model"] != self.model:
+            problems.append(f"model {match['model']} instead of {self.model}")
+        if request.headers.get("x-goog-api-key") != self.api_key:
+            problems.append("missing or wrong x-goog-api-key header")
+        body = request.body if isinstance(request.body, dict) else {}
+        contents = body.get("contents") or []
+        if not (
+            contents
+            and contents[0].get("role") == "user"
+            and isinstance(contents[0].get("parts", [{}])[0].get("text"), str)
+        ):
+            problems.append("contents must hold a user turn with a text part")
+        if not body.get("systemInstruction", {}).get("parts"):
+            problems.append("systemInstruction missing")
+        config = body.get("generationConfig") or {}
+        if config.get("responseMimeType") != "application/json":
+            problems.append("generationConfig.responseMimeType is not application/json")
+        if not isinstance(config.get("responseSchema") or config.get("responseJsonSchema"), dict):
+            problems.append("generationConfig has no responseSchema")
+        return problems
+
+    def shape_error_reply(self, problems: list[str]) -> Reply:
+        """Gemini's 400 INVALID_ARGUMENT envelope."""
+        return Reply(
+            400,
+            {"error": {"code": 400, "message": "; ".join(problems), "status": "INVALID_ARGUMENT"}},
+        )
+
+    @staticmethod
+    def answer(content: Any, finish_reason: str = "STOP") -> Reply:
+        """A 200 generateContent response whose text part is ``content`` (JSON-encoded if not str)."""
+        body = load_fixture("gemini_generate_content.json")
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        candidate = body["candidates"][0]
+        candidate["content"]["parts"][0]["text"] = text
+        candidate["finishReason"] = finish_reason
+        return Reply(200, body)
+
+    @staticmethod
+    def error(status: int) -> Reply:
+        """A recorded error envelope for 429 (RESOURCE_EXHAUSTED with RetryInfo), 500 or 503."""
+        return Reply(status, load_fixture(f"gemini_error_{status}.json"))
+
+    def schema_sent(self, index: int = -1) -> dict[str, Any]:
+        """The response schema of a recorded request."""
+        config = self.requests[index].body["generationConfig"]
+        return config.get("responseSchema") or config["responseJsonSchema"]
+
+
+class FakeOpenAI(ScriptedServer):
+    """Speaks OpenAI's /v1/chat/completions as LiteLLM calls it."""
+
+    def __init__(self, api_key: str = "sk-test-litellm", model: str = "gpt-4o-mini") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.model = model
+
+    def check_request(self, request: RecordedRequest) -> list[str]:
+        """The path, bearer key and chat body with a strict json_schema response_format."""
+        problems = []
+        if request.path != "/v1/chat/completions":
+            problems.append(f"unexpected path {request.path}")
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            problems.append("missing or wrong Authorization bearer key")
+        body = request.body if isinstance(request.body, dict) else {}
+        if body.get("model") != self.model:
+            problems.append(f"model {body.get('model')!r} instead of {self.model!r}")
+        roles = [m.get("role") for m in body.get("messages") or []]
+        if roles != ["system", "user"]:
+            problems.append(f"messages roles {roles} instead of ['system', 'user']")
+        if not all(isinstance(m.get("content"), str) for m in body.get("messages") or []):
+            problems.append("message content must be text")
+        fmt = body.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        if fmt.get("type") != "json_schema" or not isinstance(schema, dict):
+            problems.append("response_format is not a json_schema")
+        elif (fmt.get("json_schema") or {}).get("strict") is not True:
+            problems.append("response_format.json_schema.strict is not true")
+        elif schema.get("additionalProperties") is not False:
+            problems.append("strict schemas need additionalProperties: false")
+        return problems
+
+    def shape_error_reply(self, problems: list[str]) -> Reply:
+        """OpenAI's 400 invalid_request_error envelope."""
+        return Reply(
+            400,
+            {
+                "error": {
+                    "message": "; ".join(problems),
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
+
+    @staticmethod
+    def answer(content: Any, finish_reason: str = "stop") -> Reply:
+        """A 200 chat completion whose message content is ``content`` (JSON-encoded if not str)."""
+        body = copy.deepcopy(load_fixture("openai_chat_completion.json"))
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        body["choices"][0]["message"]["content"] = text
+        body["choices"][0]["finish_reason"] = finish_reason
+        return Reply(200, body)
+
+    @staticmethod
+    def error(status: int) -> Reply:
+        """A recorded error envelope for 429 (rate_limit_exceeded), 500 or 503."""
+        return Reply(status, load_fixture(f"openai_error_{status}.json"))
+
+    def schema_sent(self, index: int = -1) -> dict[str, Any]:
+        """The json_schema of a recorded request."""
+        return self.requests[index].body["response_format"]["json_schema"]["schema"]
