@@ -1,0 +1,48 @@
+"""The service's configuration: defaults, then the environment, then an explicit mapping (tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "AIDJ_ENV": "dev",
+    "DIRECTUS_URL": "http://127.0.0.1:8055",
+    "DIRECTUS_SERVICE_TOKEN": None,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "HOOK_SECRET": None,
+    "SECRET_KEY": None,
+    "SITE_URL": "http://127.0.0.1:5000",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": 1025,
+    "AI_PROVIDER": "local",
+    "HTTP_TIMEOUT_S": 10.0,
+}
+
+# Environment variable → config key, where the names differ.
+ENV_ALIASES = {"FLASK_SECRET_KEY": "SECRET_KEY"}
+
+# Without these, production must refuse to start rather than run half-configured.
+PRODUCTION_SECRETS = ("DIRECTUS_SERVICE_TOKEN", "HOOK_SECRET", "SECRET_KEY")
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Defaults → environment → overrides, with types taken from the defaults."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name, value in environ.items():
+        key = ENV_ALIASES.get(name, name)
+        if key in config:
+            default = DEFAULTS[key]
+            config[key] = type(default)(value) if isinstance(default, int | float) else value
+        elif name.startswith(("AI_", "GEMINI_", "LITELLM_")):
+            config[name] = value
+    config.update(overrides or {})
+    if config["AIDJ_ENV"] == "production":
+        missing = [key for key in PRODUCTION_SECRETS if not config.get(key)]
+        if missing:
+            raise RuntimeError(f"refusing to start in production without: {', '.join(missing)}")
+    return config

@@ -1,0 +1,39 @@
+"""The Flask application factory: configuration in, clients built once, blueprints attached."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+from flask import Flask
+
+from service.config import load_config
+from service.integrations.directus import DirectusClient
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from defaults, the environment and ``test_config``."""
+    app = Flask(__name__)
+    config = load_config(overrides=test_config)
+    if not config.get("SECRET_KEY"):
+        # Only outside production (load_config refuses there): sessions then last one process.
+        config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        log.warning("no FLASK_SECRET_KEY set: using a random one; sessions end on restart")
+    app.config.update(config)
+
+    app.extensions["directus"] = DirectusClient(
+        config["DIRECTUS_URL"],
+        config["DIRECTUS_SERVICE_TOKEN"],
+        timeout=(3.05, config["HTTP_TIMEOUT_S"]),
+    )
+    app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
+
+    from service.web import health
+
+    app.register_blueprint(health.bp)
+    return app
