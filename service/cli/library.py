@@ -64,7 +64,7 @@ def inspect_command(files: tuple[str, ...], as_json: bool) -> None:
                    "folder).")
 @click.option("--playlist", "playlist_name", metavar="NAME",
               help="One playlist inside a Rekordbox or Traktor collection (name or Folder/Name).")
-@click.option("--max-entries", type=click.IntRange(min=1), default=Limits.max_entries,
+@click.option("--max-entries", type=click.IntRange(min=1), default=Limits().max_entries,
               show_default=True, help="Refuse playlists with more entries.")
 def playlist_command(file: str, as_json: bool, root: str | None, playlist_name: str | None,
                      max_entries: int) -> None:

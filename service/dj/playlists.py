@@ -196,15 +196,16 @@ def normalise_location(raw: str, base: str = "") -> Location:
         text = _file_uri_path(text)
     if "\x00" in text:
         raise ValueError("location contains a NUL byte")
+    unc = text.startswith("\\\\")
     text = text.replace("\\", "/")
+    share = text[2:].split("/", 2) if text.startswith("//") else []
     if m := _DRIVE_RE.match(text):
         prefix, rest = f"{m[1].upper()}:/", text[3:]
-    elif text.startswith("//"):
-        parts = text[2:].split("/", 2)
-        if len(parts) < 3 or not parts[0] or not parts[1]:
-            raise ValueError("network path without a server and share")
-        prefix, rest = f"//{parts[0]}/{parts[1]}/", parts[2]
-    elif text.startswith("/"):
+    elif len(share) == 3 and share[0] and share[1]:  # //server/share/… (UNC)
+        prefix, rest = f"//{share[0]}/{share[1]}/", share[2]
+    elif unc:
+        raise ValueError("network path without a server and share")
+    elif text.startswith("/"):  # POSIX absolute; a stray leading "//" is just "/"
         prefix, rest = "/", text
     else:
         prefix, rest = "", f"{base}/{text}" if base else text
@@ -277,10 +278,13 @@ def _legacy_problem(encoding: str) -> list[Problem]:
     return []
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _looks_binary(text: str) -> bool:
-    lines = [ln for ln in _LINE_SPLIT.split(text[:65536]) if ln]
-    with_nul = sum("\x00" in ln for ln in lines)
-    return bool(lines) and with_nul * 2 > len(lines)
+    """Audio, images and archives are full of control characters; playlists have next to none."""
+    head = text[:65536]
+    return len(_CONTROL.findall(head)) > 0.05 * len(head)
 
 
 # --- format detection ------------------------------------------------------------------------------

@@ -247,7 +247,8 @@ def _fill(result: TrackTags, audio: Any, path: str) -> None:
     result.duration_s = round(float(length), 3) if length > 0 else None
     bitrate = getattr(info, "bitrate", 0) or 0
     result.bitrate = round(bitrate / 1000) if bitrate > 0 else None
-    result.sample_rate = getattr(info, "sample_rate", None) or None
+    # Opus always decodes at 48 kHz; mutagen gives no rate for it.
+    result.sample_rate = 48000 if kind is OggOpus else getattr(info, "sample_rate", None) or None
     if kind is MP4:
         codec = getattr(info, "codec", "") or ""
         result.codec = "alac" if codec == "alac" else "aac" if codec.startswith("mp4a") else codec
