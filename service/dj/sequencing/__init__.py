@@ -10,7 +10,14 @@ import numpy as np
 
 from service.dj.sequencing.exact import EXACT_MAX_TRACKS, held_karp
 from service.dj.sequencing.heuristic import greedy_order, local_search, order_heuristic
-from service.dj.sequencing.objective import FORBIDDEN, Solution, forbid, is_feasible, path_cost
+from service.dj.sequencing.objective import (
+    FORBIDDEN,
+    Solution,
+    forbid,
+    is_feasible,
+    lock_positions,
+    path_cost,
+)
 from service.dj.sequencing.selection import SelectionProblem, select_and_order
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "held_karp",
     "is_feasible",
     "local_search",
+    "lock_positions",
     "order_heuristic",
     "path_cost",
     "select_and_order",

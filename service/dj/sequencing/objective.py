@@ -19,6 +19,7 @@ __all__ = [
     "Solution",
     "forbid",
     "is_feasible",
+    "lock_positions",
     "path_cost",
 ]
 
@@ -71,3 +72,18 @@ def forbid(
 def is_feasible(objective: float) -> bool:
     """True when an objective contains no forbidden transition."""
     return objective < FORBIDDEN / 2
+
+
+def lock_positions(
+    arc: np.ndarray | None, locked_pairs: Iterable[tuple[int, int]], n_tracks: int, n_positions: int
+) -> np.ndarray | None:
+    """Arc costs plus :data:`FORBIDDEN` for a locked pair's second track opening the set or its
+    first track closing it (a pair must be played whole, and the matrix alone cannot say so)."""
+    pairs = list(locked_pairs)
+    if not pairs or n_positions == 0:
+        return arc
+    out = np.zeros((n_tracks, n_positions)) if arc is None else np.array(arc, dtype=float)
+    for a, b in pairs:
+        out[b, 0] += FORBIDDEN
+        out[a, n_positions - 1] += FORBIDDEN
+    return out

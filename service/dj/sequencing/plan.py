@@ -17,7 +17,13 @@ from service.dj.costs import CostWeights, cost_matrix, tempo_change_matrix
 from service.dj.scorecard import Scorecard, score_order
 from service.dj.sequencing.exact import EXACT_MAX_TRACKS, held_karp
 from service.dj.sequencing.heuristic import order_heuristic
-from service.dj.sequencing.objective import FORBIDDEN, forbid, is_feasible, path_cost
+from service.dj.sequencing.objective import (
+    FORBIDDEN,
+    forbid,
+    is_feasible,
+    lock_positions,
+    path_cost,
+)
 from service.dj.sequencing.selection import SelectionError, SelectionProblem, select_and_order
 from service.dj.tracks import Track
 
@@ -156,6 +162,7 @@ def _order_all(
     sub_locked = [(local[a], local[b]) for a, b in locked]
     cost = _matrix(sub_pool, request, sub_locked)
     a = arc_cost_matrix([t.energy for t in sub_pool], arc, len(sub_pool), request.arc_weight)
+    a = lock_positions(a, sub_locked, len(sub_pool), len(sub_pool))
     f = local[first] if first is not None else None
     la = local[last] if last is not None else None
     n = len(sub_pool)
@@ -198,6 +205,7 @@ def _select(
         arc_weight=request.arc_weight,
         allowed=allowed,
         include=tuple(sorted(include)),
+        locked=tuple(locked),
         first=first,
         last=last,
     )

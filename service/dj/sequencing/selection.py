@@ -30,7 +30,7 @@ import numpy as np
 from service.dj.arcs import DEFAULT_ARC_WEIGHT, Arc, arc_cost_matrix
 from service.dj.sequencing.exact import EXACT_MAX_TRACKS, held_karp
 from service.dj.sequencing.heuristic import order_heuristic
-from service.dj.sequencing.objective import Solution, path_cost
+from service.dj.sequencing.objective import Solution, lock_positions, path_cost
 
 __all__ = ["SelectionError", "SelectionProblem", "select_and_order"]
 
@@ -58,6 +58,7 @@ class SelectionProblem:
     arc_weight: float = DEFAULT_ARC_WEIGHT
     allowed: np.ndarray | None = None  # bool per track: may be chosen
     include: tuple[int, ...] = ()
+    locked: tuple[tuple[int, int], ...] = ()
     first: int | None = None
     last: int | None = None
     starts: int = 4
@@ -89,7 +90,8 @@ class SelectionProblem:
 
     def arc_matrix(self, n: int) -> np.ndarray | None:
         """Arc costs of every pool track at each of ``n`` positions."""
-        return arc_cost_matrix(self.energies, self.arc, n, self.arc_weight)
+        arc = arc_cost_matrix(self.energies, self.arc, n, self.arc_weight)
+        return lock_positions(arc, self.locked, self.cost.shape[0], n)
 
     def mean_cost(self, order: list[int]) -> float:
         """Objective of a chosen order: (transition + arc costs) per transition."""
