@@ -1,0 +1,121 @@
+"""``aidj run``, ``aidj stop`` and ``aidj directus …``: the local stack and Directus as code."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from service.stack import directus, run
+from service.stack.settings import SNAPSHOT_FILE, load_settings
+
+ENVIRONMENTS = click.Choice(["dev", "test", "production"])
+env_option = click.option(
+    "--env",
+    "env_name",
+    type=ENVIRONMENTS,
+    default="dev",
+    show_default=True,
+    help="Which environment's stack.",
+)
+
+
+def register(main: click.Group) -> None:
+    """Attach the stack commands."""
+    main.add_command(run_command)
+    main.add_command(stop_command)
+    main.add_command(directus_group)
+
+
+@click.command("run")
+@env_option
+@click.option("--no-seed", is_flag=True, help="Do not create the demo DJ and library.")
+def run_command(env_name: str, no_seed: bool) -> None:
+    """Run the whole stack (Redis, Directus, web, worker) until Ctrl-C."""
+    run.run_stack(load_settings(env_name), seed=not no_seed)
+
+
+@click.command("stop")
+@env_option
+def stop_command(env_name: str) -> None:
+    """Stop a stack started by ``aidj run``."""
+    stopped = run.stop_running(load_settings(env_name))
+    click.echo(f"stopped {stopped} process groups" if stopped else "nothing was running")
+
+
+@click.group("directus")
+def directus_group() -> None:
+    """Install, configure and provision the pinned Directus."""
+
+
+@directus_group.command("install")
+@click.option("--force", is_flag=True, help="Run npm ci even when the pinned version is installed.")
+def install_command(force: bool) -> None:
+    """Install Directus from the lockfile (npm ci)."""
+    ran = directus.install(force=force)
+    click.echo(
+        f"Directus {directus.installed_version()} " + ("installed" if ran else "already installed")
+    )
+
+
+@directus_group.command("env")
+@env_option
+def env_command(env_name: str) -> None:
+    """Write the environment's Directus config file and print its path."""
+    click.echo(directus.write_env_file(load_settings(env_name)))
+
+
+@directus_group.command("bootstrap")
+@env_option
+def bootstrap_command(env_name: str) -> None:
+    """Create Directus's tables and admin, then apply the committed schema."""
+    settings = load_settings(env_name)
+    directus.bootstrap(settings)
+    directus.apply_schema(settings)
+    click.echo(f"schema {SNAPSHOT_FILE.name} applied")
+
+
+@directus_group.command("access")
+@env_option
+@click.option(
+    "--check", is_flag=True, help="Change nothing; exit 1 when Directus differs from access.yaml."
+)
+def access_command(env_name: str, check: bool) -> None:
+    """Apply roles, policies, permissions, users and settings (Directus must be running)."""
+    from service.integrations.directus import DirectusClient
+    from service.stack.access import apply_access
+
+    settings = load_settings(env_name)
+    admin = DirectusClient(settings.directus_url, settings.admin_token)
+    plan = apply_access(admin, {"service_token": settings.service_token}, check=check)
+    if not plan.changes:
+        click.echo("access: nothing changed" if not check else "access: no drift")
+        return
+    for change in plan.changes:
+        click.echo(("drift: " if check else "") + change)
+    if check:
+        sys.exit(1)
+
+
+@directus_group.command("snapshot")
+@env_option
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=str(SNAPSHOT_FILE), show_default=True
+)
+def snapshot_command(env_name: str, output: str) -> None:
+    """Write the running database's schema (take it from PostgreSQL: AIDJ_DB=postgres)."""
+    from pathlib import Path
+
+    click.echo(directus.take_snapshot(load_settings(env_name), Path(output)))
+
+
+@directus_group.command("start")
+@env_option
+def start_command(env_name: str) -> None:
+    """Run Directus alone in the foreground."""
+    settings = load_settings(env_name)
+    process = directus.start(settings)
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        directus.stop(process)

@@ -1,0 +1,168 @@
+"""``make run``: the whole stack on one machine, stopped together on Ctrl-C or ``aidj stop``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from service.integrations.directus import DirectusClient
+from service.stack import directus, services
+from service.stack.demo import seed_demo
+from service.stack.settings import REPO_ROOT, StackSettings
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default",)
+
+
+def _bin(name: str) -> str:
+    """A console script installed beside this Python (gunicorn, rq)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def _spawn(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # `aidj stop` and service managers send SIGTERM: stop the stack as Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+def pid_file(settings: StackSettings) -> Path:
+    """Where a running stack lists its process groups, for ``aidj stop``."""
+    return settings.var_dir / "run.pids"
+
+
+def stop_running(settings: StackSettings) -> int:
+    """Stop a stack started by ``aidj run`` in another terminal; returns how many were stopped."""
+    path = pid_file(settings)
+    if not path.exists():
+        return 0
+    stopped = 0
+    for line in reversed(path.read_text().split()):
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(line), signal.SIGTERM)
+            stopped += 1
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def _wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early; see {log_path}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).ok:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s; see {log_path}")
+
+
+def run_stack(
+    settings: StackSettings, *, seed: bool = True, block: bool = True
+) -> list[subprocess.Popen[bytes]]:
+    """Start Redis (if none answers), Directus, the web service and a worker; seed the demo."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def shutdown(*_: object) -> None:
+        for process in reversed(processes):
+            _stop(process)
+        pid_file(settings).unlink(missing_ok=True)
+
+    try:
+        directus.install()
+        redis_process = services.start_redis(settings.redis_url, settings.var_dir / "redis")
+        if redis_process:
+            processes.append(redis_process)
+        if settings.database.client == "pg":
+            services.create_database(settings.database)
+        processes.append(directus.provision(settings))
+        service = DirectusClient(settings.directus_url, settings.service_token)
+        demo = seed_demo(service, settings.var_dir / "demo-library") if seed else None
+
+        env = settings.service_env()
+        web_log = settings.var_dir / "web.log"
+        web = _spawn(
+            [_bin("gunicorn"), "--bind", f"127.0.0.1:{settings.web_port}", "--workers", "2",
+             "--access-logfile", "-", "service.web.app:create_app()"],
+            web_log,
+            env,
+        )  # fmt: skip
+        processes.append(web)
+        worker_log = settings.var_dir / "worker.log"
+        processes.append(
+            _spawn(
+                [_bin("rq"), "worker", "--with-scheduler", "--url", settings.redis_url, *QUEUES],
+                worker_log,
+                env,
+            )
+        )
+        _wait_for_http(f"{settings.site_url}/healthz", web, web_log)
+        pid_file(settings).write_text("\n".join(str(p.pid) for p in processes))
+    except BaseException:
+        shutdown()
+        raise
+
+    lines = [
+        "",
+        "AIDJSets is running.",
+        f"  Site and API      {settings.site_url}   (ready: {settings.site_url}/readyz)",
+        f"  Directus Studio   {settings.directus_url}/admin",
+        f"  Admin             {settings.admin_email} / {settings.admin_password}",
+    ]
+    if demo:
+        lines.append(f"  Demo DJ           {demo['email']} / {demo['password']}")
+        lines.append(f"  Demo library      {settings.var_dir / 'demo-library'}")
+    lines += [
+        f"  Logs              {settings.var_dir}/*.log",
+        "Ctrl-C (or `make stop`) stops everything.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+    if not block:
+        return processes
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        dead = next(p for p in processes if p.poll() is not None)
+        log.error("a process of the stack exited (%s); stopping the rest", dead.args[0])
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        shutdown()
+    return processes
