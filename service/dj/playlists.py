@@ -254,12 +254,12 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _decode(data: bytes, errors: str = "strict") -> tuple[str, str]:
     """Text and the encoding it was read in: a BOM, else UTF-8, else Windows-1252, else Latin-1."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding
+                return data.decode(encoding, errors), encoding
             except UnicodeDecodeError as exc:
                 raise PoolError(f"the file starts like {encoding} but is not: {exc}") from None
     try:
@@ -303,7 +303,7 @@ def _csv_header_fields(line: str) -> set[str]:
 
 def detect_format(data: bytes, filename: str | None = None) -> str:
     """``m3u``, ``rekordbox``, ``nml`` or ``csv``, from the content first and the file name second."""
-    head, _ = _decode(data[:8192]) if len(data) > 8192 else _decode(data)
+    head, _ = _decode(data[:8192], errors="replace")  # the cut may split a character
     start = head.lstrip("\ufeff \t\r\n")
     if start.startswith("<"):
         if "<DJ_PLAYLISTS" in head:
@@ -566,6 +566,7 @@ def _select(result: Playlist, lookup: Callable[[int, str], PoolEntry | None],
         copy = PoolEntry(**{name: getattr(track, name) for name in PoolEntry.__slots__})
         copy.line, copy.duplicate_of = line, None
         entries.append(copy)
+    _flag_duplicates(entries)
     result.entries = entries
 
 

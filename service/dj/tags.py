@@ -68,7 +68,11 @@ _PLANS: dict[str, tuple[tuple[TrackField, tuple[str, ...]], ...]] = {
 
 @dataclass(slots=True)
 class TrackTags:
-    """What one audio file says about itself; ``sources`` maps each field to ``tag:<tag name>``."""
+    """What one audio file says about itself.
+
+    ``sources`` maps each field to ``tag:<tag name>``, ``tag:comment`` (a Mixed In Key comment) or
+    ``file`` (the duration, from the audio stream).
+    """
 
     path: str
     format: str | None = None
@@ -244,7 +248,9 @@ def _fill(result: TrackTags, audio: Any, path: str) -> None:
     result.format = _FORMAT[kind]
     info = audio.info
     length = getattr(info, "length", 0) or 0
-    result.duration_s = round(float(length), 3) if length > 0 else None
+    if length > 0:
+        result.duration_s = round(float(length), 3)
+        result.sources["duration_s"] = "file"  # the audio stream's header, not a tag
     bitrate = getattr(info, "bitrate", 0) or 0
     result.bitrate = round(bitrate / 1000) if bitrate > 0 else None
     # Opus always decodes at 48 kHz; mutagen gives no rate for it.

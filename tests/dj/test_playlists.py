@@ -112,6 +112,14 @@ def test_utf8_bom() -> None:
     assert result.problems == []
 
 
+def test_multibyte_character_across_the_detection_window() -> None:
+    head = b"\xef\xbb\xbf#EXTM3U\n" + b"a" * (8191 - 12) + b"\n"
+    data = head + "é.mp3\n".encode()  # "é" straddles byte 8192
+    assert len(head) == 8191
+    result = parse_playlist(data)
+    assert result.entries[-1].path == "é.mp3"
+
+
 def test_utf8_bom_on_a_bare_path_list() -> None:
     result = parse_playlist(b"\xef\xbb\xbfa.mp3\n")
     assert result.entries[0].path == "a.mp3"
@@ -321,6 +329,13 @@ def test_rekordbox_one_playlist_by_name() -> None:
     assert [(e.line, e.title) for e in result.entries] == [(21, "Café del Mar"), (22, "Strobe")]
     assert Problem(23, "playlist names track '999', which is not in the collection; skipped") \
         in result.problems
+
+
+def test_a_track_twice_in_a_collection_playlist_is_flagged() -> None:
+    data = (FIXTURES / "rekordbox.xml").read_bytes().replace(b'<TRACK Key="999"/>',
+                                                               b'<TRACK Key="102"/>')
+    result = parse_playlist(data, playlist="Friday")
+    assert [(e.line, e.duplicate_of) for e in result.entries] == [(21, None), (22, None), (23, 21)]
 
 
 def test_rekordbox_playlist_keyed_by_location() -> None:

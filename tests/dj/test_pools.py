@@ -45,6 +45,7 @@ def test_m3u_pool_merges_tags(library: Path) -> None:
     assert (glue.artist, glue.title, glue.bpm, glue.energy) == ("Bicep", "Glue", 130.0, 7)
     assert glue.key is not None and glue.key.camelot == "5A"
     assert glue.duration_s is not None and glue.duration_s < 1  # the file's, not #EXTINF's 300
+    assert glue.sources["duration_s"] == "file"
     assert glue.sources["title"] == "tag:TIT2" and glue.sources["bpm"] == "tag:TBPM"
     assert glue.path == "Tracks/glue.mp3"
     assert baby.key is not None and baby.key.camelot == "5B"
