@@ -182,7 +182,7 @@ def main() -> None:
         }
         rows.append(row)
 
-        def ratio(x: float | None) -> str:
+        def ratio(x: float | None, ours: float = ours) -> str:
             return f"{ours / x:.4f}" if x else "–"
 
         print(

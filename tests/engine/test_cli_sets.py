@@ -1,0 +1,205 @@
+"""``aidj set build|score|costs``: the output shapes other tools read, stable ids, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main
+from service.dj.costs import cost_matrix
+from service.dj.pools import load_pool
+from tests.engine.factories import random_pool, write_csv_pool
+
+
+@pytest.fixture
+def pool_file(tmp_path: Path) -> Path:
+    return write_csv_pool(tmp_path / "pool.csv", random_pool(40, seed=21))
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env={"AI_PROVIDER": "local"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_build_json_lists_tracks_in_play_order_with_transitions_score_and_notes(
+    pool_file: Path,
+) -> None:
+    code, out, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "60m",
+        "--format",
+        "json",
+        "--time-budget",
+        "300ms",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert {"tracks", "transitions", "score", "notes"} <= set(data)
+    for t in data["tracks"]:
+        assert {"id", "path", "title", "artist", "bpm", "key", "energy"} <= set(t)
+    assert len(data["transitions"]) == len(data["tracks"]) - 1
+    for tr, (a, b) in zip(
+        data["transitions"], zip(data["tracks"], data["tracks"][1:]), strict=True
+    ):
+        assert (tr["from_id"], tr["to_id"]) == (a["id"], b["id"])
+        assert tr["tip"]
+    assert 57 * 60 <= data["score"]["duration_s"] <= 63 * 60
+    assert data["notes"]["provider"] == "local"
+    assert data["notes"]["title"]
+    assert len(data["notes"]["transitions"]) == len(data["transitions"])
+
+
+def test_build_without_duration_orders_every_track_and_arc_none_is_pure_ordering(
+    pool_file: Path,
+) -> None:
+    code, out, _ = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--arc",
+        "none",
+        "--format",
+        "json",
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0
+    data = json.loads(out)
+    pool = load_pool(pool_file)
+    assert sorted(t["id"] for t in data["tracks"]) == sorted(t.id for t in pool.tracks)
+    assert data["score"]["arc"] is None
+    matrix = cost_matrix(pool.tracks)
+    index = {t.id: k for k, t in enumerate(pool.tracks)}
+    ids = [index[t["id"]] for t in data["tracks"]]
+    total = sum(matrix[a, b] for a, b in zip(ids, ids[1:], strict=False))
+    assert data["set"]["objective"] == pytest.approx(total, abs=1e-5)
+
+
+def test_build_honours_pins_includes_excludes_and_bpm_range(pool_file: Path) -> None:
+    pool = load_pool(pool_file).tracks
+    in_range = [t for t in pool if 120 <= t.bpm <= 132]
+    first, last, inc, exc = in_range[0].id, in_range[1].id, in_range[2].id, in_range[3].id
+    code, out, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "45m",
+        "--first",
+        first,
+        "--last",
+        last,
+        "--include",
+        inc,
+        "--exclude",
+        exc,
+        "--bpm-range",
+        "120:132",
+        "--format",
+        "json",
+        "--seed",
+        "3",
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    ids = [t["id"] for t in json.loads(out)["tracks"]]
+    assert ids[0] == first
+    assert ids[-1] == last
+    assert inc in ids
+    assert exc not in ids
+    bpms = {t.id: t.bpm for t in pool}
+    assert all(120 <= bpms[i] <= 132 for i in ids)
+
+
+def test_the_same_pool_and_seed_give_the_same_ids_and_set(pool_file: Path) -> None:
+    args = (
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "30m",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--time-budget",
+        "200ms",
+    )
+    first, second = json.loads(run(*args)[1]), json.loads(run(*args)[1])
+    assert first["tracks"] == second["tracks"]
+
+
+def test_build_writes_rekordbox_xml_to_a_file(pool_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "set.xml"
+    code, _, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "30m",
+        "--format",
+        "rekordbox",
+        "-o",
+        str(out),
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    root = ET.parse(out).getroot()
+    assert root.tag == "DJ_PLAYLISTS"
+    assert len(root.findall("PLAYLISTS/NODE/NODE/TRACK")) == len(root.findall("COLLECTION/TRACK"))
+
+
+def test_costs_prints_the_exact_matrix_the_solver_uses(pool_file: Path) -> None:
+    code, out, _ = run("set", "costs", str(pool_file), "--json")
+    assert code == 0
+    data = json.loads(out)
+    pool = load_pool(pool_file)
+    assert data["tracks"] == [{"id": t.id, "path": t.path} for t in pool.tracks]
+    assert np.array_equal(np.array(data["matrix"]), cost_matrix(pool.tracks))
+
+
+def test_score_reports_the_order_as_given(pool_file: Path) -> None:
+    code, out, _ = run("set", "score", str(pool_file), "--json")
+    assert code == 0
+    data = json.loads(out)
+    pool = load_pool(pool_file)
+    assert [t["id"] for t in data["tracks"]] == [t.id for t in pool.tracks]
+    assert data["score"]["tracks"] == 40
+    assert len(data["transitions"]) == 39
+    matrix = cost_matrix(pool.tracks)
+    assert data["score"]["total_cost"] == pytest.approx(
+        sum(matrix[k, k + 1] for k in range(39)), abs=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--first", "nope"], "not in the pool"),
+        (["--arc", "sunrise"], "unknown arc"),
+        (["--duration", "900m"], "shorter than"),
+        (["--lock", "justone"], "A:B"),
+    ],
+)
+def test_unusable_requests_exit_2_with_the_reason(
+    pool_file: Path, args: list[str], message: str
+) -> None:
+    code, _, err = run("set", "build", str(pool_file), *args)
+    assert code == 2
+    assert message in err
+
+
+def test_a_missing_pool_exits_2(tmp_path: Path) -> None:
+    code, _, err = run("set", "score", str(tmp_path / "missing.m3u8"))
+    assert code == 2
+    assert "missing.m3u8" in err

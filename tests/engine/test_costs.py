@@ -1,0 +1,103 @@
+"""The transition cost ranks mixes the way a DJ would, and the matrix matches pair by pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.dj.costs import CostWeights, cost_matrix, tempo_change_matrix, transition_facts
+from service.dj.keys import ALL_KEYS, key_at_tempo
+from tests.engine.factories import random_pool, track
+
+
+def cost(a, b, **weights) -> float:
+    return float(cost_matrix([a, b], CostWeights(**weights))[0, 1])
+
+
+def test_same_key_same_tempo_costs_nothing_and_a_clash_costs_one() -> None:
+    assert cost(track("a", key="8A"), track("b", key="8A")) == pytest.approx(0.0)
+    assert cost(track("a", key="8A"), track("b", key="2A")) == pytest.approx(1.0)
+
+
+def test_harmonic_moves_are_cheaper_than_diagonals_and_clashes() -> None:
+    a = track("a", key="8A")
+    costs = {k: cost(a, track("b", key=k)) for k in ("8A", "9A", "8B", "9B", "10A", "2A")}
+    assert costs["8A"] < costs["9A"] < costs["8B"] < costs["9B"] < costs["2A"]
+    assert costs["10A"] < costs["2A"]
+
+
+def test_tempo_is_compared_at_double_and_half_time() -> None:
+    a = track("a", bpm=87.0)
+    assert tempo_change_matrix([a, track("b", bpm=174.0)])[0, 1] == pytest.approx(0.0)
+    assert cost(a, track("b", bpm=174.0)) == pytest.approx(0.0)
+    assert cost(track("a", bpm=124), track("b", bpm=126)) < cost(
+        track("a", bpm=124), track("b", bpm=132)
+    )
+
+
+def test_without_keylock_a_big_tempo_change_moves_the_key_and_spoils_a_harmonic_pair() -> None:
+    a, b = track("a", key="8A", bpm=124.0), track("b", key="8A", bpm=132.0)  # -6 % ≈ one semitone
+    facts = transition_facts(a, b)
+    assert facts.heard_key == key_at_tempo(b.key, facts.tempo_change_pct)
+    assert facts.heard_key != b.key
+    assert not facts.harmonic
+    locked = transition_facts(a, b, CostWeights(keylock=True))
+    assert locked.harmonic
+    assert locked.cost < facts.cost
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(ALL_KEYS),
+    st.sampled_from(ALL_KEYS),
+    st.floats(80, 180),
+    st.floats(80, 180),
+)
+def test_the_matrix_hears_the_same_key_as_key_at_tempo(k1, k2, bpm1, bpm2) -> None:
+    a, b = track("a", key=k1.camelot, bpm=bpm1), track("b", key=k2.camelot, bpm=bpm2)
+    facts = transition_facts(a, b)
+    assert facts.cost == pytest.approx(cost_matrix([a, b])[0, 1])
+    assert facts.heard_key == key_at_tempo(b.key, facts.tempo_change_pct)
+
+
+def test_a_detected_key_is_trusted_less_both_ways() -> None:
+    good = cost(track("a", key="8A"), track("b", key="8A"))
+    bad = cost(track("a", key="8A"), track("b", key="2A"))
+    good_detected = cost(track("a", key="8A"), track("b", key="8A", key_source="analysis"))
+    bad_detected = cost(track("a", key="8A"), track("b", key="2A", key_source="analysis"))
+    assert good < good_detected < bad_detected < bad
+    unknown = cost(track("a", key="8A"), track("b", key=None))
+    assert good_detected < unknown < bad_detected
+
+
+def test_energy_drops_cost_more_than_rises_and_small_steps_are_free() -> None:
+    at = {e: cost(track("a", energy=5), track("b", energy=e)) for e in (2, 4, 5, 6, 8)}
+    assert at[4] == at[5] == at[6] == pytest.approx(0.0)
+    assert at[2] > at[8] > 0
+
+
+def test_same_artist_label_and_genre_changes_are_priced_as_configured() -> None:
+    a = track("a", artist="Bicep", label="Ninja Tune", genre="House")
+    assert cost(a, track("b", artist="Bicep & Hammer")) == pytest.approx(0.5)
+    assert cost(a, track("b", label="ninja tune"), same_label=0.2) == pytest.approx(0.2)
+    assert cost(a, track("b", label="Ninja Tune")) == pytest.approx(0.0)
+    assert cost(a, track("b", genre="Techno")) == pytest.approx(0.25)
+    assert cost(a, track("b", genre="house")) == pytest.approx(0.0)
+
+
+def test_missing_values_never_break_the_matrix() -> None:
+    tracks = [track("a", key=None, bpm=None, energy=None, artist=""), track("b"), track("c")]
+    matrix = cost_matrix(tracks)
+    assert np.isfinite(matrix).all()
+    assert (np.diag(matrix) == 0).all()
+
+
+def test_the_matrix_of_a_pool_matches_every_pair() -> None:
+    pool = random_pool(12, seed=3)
+    matrix = cost_matrix(pool)
+    for i in range(12):
+        for j in range(12):
+            if i != j:
+                assert matrix[i, j] == pytest.approx(transition_facts(pool[i], pool[j]).cost)

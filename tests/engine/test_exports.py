@@ -1,0 +1,208 @@
+"""Exports open in the DJs' software: every field read back, odd paths intact, play order kept."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from urllib.parse import unquote
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from service.dj.exports import export_set, nml_location, rekordbox_location
+from service.dj.pools import load_pool
+from service.dj.scorecard import score_order
+from tests.engine.factories import track
+
+PATHS = [
+    "/Users/dj/My Music/Bicep – Glue (Original Mix).mp3",
+    r"C:\Users\DJ Ünïcødé\Música\Kölsch & Friends - 1983.flac",
+    "/Volumes/USB STICK/Röyksopp/So Easy.aiff",
+    "D:/Sets/日本語 トラック.wav",
+]
+
+
+def set_tracks() -> list:
+    return [
+        track(
+            f"t{i}",
+            path=path,
+            title=f"Title {i} – ünïcode & <xml>",
+            artist=f'Artist {i}, "quoted"',
+            genre="Melodic Techno",
+            label="Afterlife",
+            key=key,
+            bpm=bpm,
+            energy=energy,
+            duration_s=duration,
+        )
+        for i, (path, key, bpm, energy, duration) in enumerate(
+            zip(
+                PATHS,
+                ["8A", "9A", "9B", "10B"],
+                [122.0, 123.5, 124.25, 125.0],
+                [4, 6, 7, 8],
+                [372.4, 401.0, 298.0, 512.9],
+                strict=True,
+            )
+        )
+    ]
+
+
+def test_rekordbox_xml_lists_every_field_and_the_play_order() -> None:
+    tracks = set_tracks()
+    root = ET.fromstring(export_set("rekordbox", tracks, name="Sunrise ☀").encode("utf-8"))
+    assert root.tag == "DJ_PLAYLISTS"
+    collection = root.find("COLLECTION")
+    assert collection.get("Entries") == "4"
+    rows = collection.findall("TRACK")
+    for row, t in zip(rows, tracks, strict=True):
+        assert row.get("Name") == t.title
+        assert row.get("Artist") == t.artist
+        assert row.get("Genre") == t.genre
+        assert row.get("Label") == t.label
+        assert float(row.get("AverageBpm")) == pytest.approx(t.bpm)
+        assert row.get("Tonality") == t.key.name
+        assert row.get("TotalTime") == str(round(t.duration_s))
+        location = row.get("Location")
+        assert location.startswith("file://localhost/")
+        assert " " not in location
+        decoded = unquote(location.removeprefix("file://localhost"))
+        assert decoded.lstrip("/") == t.path.replace("\\", "/").lstrip("/")
+    root_node = root.find("PLAYLISTS/NODE")
+    assert (root_node.get("Type"), root_node.get("Name")) == ("0", "ROOT")
+    playlist = root_node.find("NODE")
+    assert (playlist.get("Type"), playlist.get("KeyType"), playlist.get("Name")) == (
+        "1",
+        "0",
+        "Sunrise ☀",
+    )
+    keys = [e.get("Key") for e in playlist.findall("TRACK")]
+    assert keys == [r.get("TrackID") for r in rows]
+
+
+def test_windows_and_mac_locations_are_written_as_each_program_expects() -> None:
+    assert rekordbox_location(r"C:\Music\a b.mp3") == "file://localhost/C:/Music/a%20b.mp3"
+    assert rekordbox_location("/Users/dj/é.mp3") == "file://localhost/Users/dj/%C3%A9.mp3"
+    assert nml_location(r"C:\Music\House\a b.mp3") == ("C:", "/:Music/:House/:", "a b.mp3")
+    assert nml_location("/Users/dj/x.mp3") == ("Macintosh HD", "/:Users/:dj/:", "x.mp3")
+    assert nml_location("/Volumes/USB/Sets/x.mp3") == ("USB", "/:Sets/:", "x.mp3")
+
+
+def test_traktor_nml_lists_every_field_and_primary_keys_in_play_order() -> None:
+    tracks = set_tracks()
+    root = ET.fromstring(export_set("nml", tracks, name="Peak").encode("utf-8"))
+    assert root.tag == "NML"
+    assert root.get("VERSION") == "19"
+    entries = root.findall("COLLECTION/ENTRY")
+    assert root.find("COLLECTION").get("ENTRIES") == "4"
+    expected_keys = []
+    for entry, t in zip(entries, tracks, strict=True):
+        assert entry.get("TITLE") == t.title
+        assert entry.get("ARTIST") == t.artist
+        loc = entry.find("LOCATION")
+        volume, directory, file_name = nml_location(t.path)
+        assert (loc.get("VOLUME"), loc.get("DIR"), loc.get("FILE")) == (
+            volume,
+            directory,
+            file_name,
+        )
+        assert file_name == t.path.replace("\\", "/").rsplit("/", 1)[1]
+        expected_keys.append(volume + directory + file_name)
+        assert float(entry.find("TEMPO").get("BPM")) == pytest.approx(t.bpm)
+        assert int(entry.find("MUSICAL_KEY").get("VALUE")) == t.key.traktor
+        info = entry.find("INFO")
+        assert info.get("KEY") == t.key.open_key
+        assert info.get("GENRE") == t.genre
+        assert info.get("LABEL") == t.label
+        assert int(info.get("PLAYTIME")) == round(t.duration_s)
+        assert float(info.get("PLAYTIME_FLOAT")) == pytest.approx(t.duration_s)
+    node = root.find("PLAYLISTS/NODE/SUBNODES/NODE")
+    assert (node.get("TYPE"), node.get("NAME")) == ("PLAYLIST", "Peak")
+    playlist = node.find("PLAYLIST")
+    assert playlist.get("ENTRIES") == "4"
+    keys = [e.find("PRIMARYKEY") for e in playlist.findall("ENTRY")]
+    assert [k.get("TYPE") for k in keys] == ["TRACK"] * 4
+    assert [k.get("KEY") for k in keys] == expected_keys
+
+
+def test_m3u8_has_extinf_lines_and_paths_absolute_or_relative() -> None:
+    tracks = set_tracks()
+    lines = export_set("m3u8", tracks).splitlines()
+    assert lines[0] == "#EXTM3U"
+    for k, t in enumerate(tracks):
+        assert lines[1 + 2 * k] == f"#EXTINF:{round(t.duration_s)},{t.artist} - {t.title}"
+        assert lines[2 + 2 * k] == t.path
+    relative = export_set("m3u8", tracks, relative_to="/Users/dj").splitlines()
+    assert relative[2] == "My Music/Bicep – Glue (Original Mix).mp3"
+    assert relative[4] == tracks[1].path  # another drive stays absolute
+    windows = export_set("m3u8", tracks, relative_to="C:\\Users").splitlines()
+    assert windows[4] == "DJ Ünïcødé\\Música\\Kölsch & Friends - 1983.flac"
+
+
+def test_csv_holds_every_field_and_the_mix_into_each_track() -> None:
+    tracks = set_tracks()
+    card = score_order(tracks)
+    rows = list(csv.DictReader(io.StringIO(export_set("csv", tracks, scorecard=card))))
+    assert [r["id"] for r in rows] == [t.id for t in tracks]
+    for k, (row, t) in enumerate(zip(rows, tracks, strict=True)):
+        assert row["position"] == str(k + 1)
+        assert row["title"] == t.title
+        assert row["artist"] == t.artist
+        assert row["genre"] == t.genre
+        assert row["label"] == t.label
+        assert float(row["bpm"]) == pytest.approx(t.bpm)
+        assert row["key"] == t.key.camelot
+        assert row["energy"] == str(t.energy)
+        assert row["duration"] == str(round(t.duration_s))
+        assert row["path"] == t.path
+        if k == 0:
+            assert row["mix_in_tip"] == ""
+        else:
+            tr = card.transitions[k - 1]
+            assert row["mix_in_relation"] == tr.relation
+            assert float(row["mix_in_tempo_change_pct"]) == pytest.approx(
+                tr.tempo_change_pct, abs=0.005
+            )
+            assert row["mix_in_tip"] == tr.tip
+
+
+def test_json_has_tracks_in_order_transitions_score_and_notes() -> None:
+    tracks = set_tracks()
+    card = score_order(tracks)
+    data = json.loads(export_set("json", tracks, scorecard=card, notes={"title": "x"}))
+    assert set(data) >= {"tracks", "transitions", "score", "notes"}
+    assert [t["id"] for t in data["tracks"]] == [t.id for t in tracks]
+    first = data["tracks"][0]
+    assert {k: first[k] for k in ("id", "path", "title", "artist", "bpm", "key", "energy")} == {
+        "id": "t0",
+        "path": PATHS[0],
+        "title": tracks[0].title,
+        "artist": tracks[0].artist,
+        "bpm": 122.0,
+        "key": "8A",
+        "energy": 4,
+    }
+    assert len(data["transitions"]) == 3
+    assert data["score"]["tracks"] == 4
+    assert data["notes"] == {"title": "x"}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix"), [("rekordbox", ".xml"), ("nml", ".nml"), ("csv", ".csv"), ("m3u8", ".m3u8")]
+)
+def test_the_pool_loader_reads_each_export_back(tmp_path: Path, fmt: str, suffix: str) -> None:
+    tracks = set_tracks()
+    out = tmp_path / f"set{suffix}"
+    out.write_text(export_set(fmt, tracks), encoding="utf-8")
+    pool = load_pool(out)
+    assert len(pool.tracks) == len(tracks)
+    for got, want in zip(pool.tracks, tracks, strict=True):
+        assert got.title == want.title
+        assert got.artist == want.artist
+        if fmt != "m3u8":  # an M3U8 carries no BPM or key
+            assert got.bpm == pytest.approx(want.bpm)
+            assert got.key == want.key
+        assert got.path.replace("\\", "/").endswith(want.path.replace("\\", "/").rsplit("/", 1)[1])
