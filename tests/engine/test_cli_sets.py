@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -46,9 +47,7 @@ def test_build_json_lists_tracks_in_play_order_with_transitions_score_and_notes(
     for t in data["tracks"]:
         assert {"id", "path", "title", "artist", "bpm", "key", "energy"} <= set(t)
     assert len(data["transitions"]) == len(data["tracks"]) - 1
-    for tr, (a, b) in zip(
-        data["transitions"], zip(data["tracks"], data["tracks"][1:]), strict=True
-    ):
+    for tr, (a, b) in zip(data["transitions"], itertools.pairwise(data["tracks"]), strict=True):
         assert (tr["from_id"], tr["to_id"]) == (a["id"], b["id"])
         assert tr["tip"]
     assert 57 * 60 <= data["score"]["duration_s"] <= 63 * 60
@@ -79,7 +78,7 @@ def test_build_without_duration_orders_every_track_and_arc_none_is_pure_ordering
     matrix = cost_matrix(pool.tracks)
     index = {t.id: k for k, t in enumerate(pool.tracks)}
     ids = [index[t["id"]] for t in data["tracks"]]
-    total = sum(matrix[a, b] for a, b in zip(ids, ids[1:], strict=False))
+    total = sum(matrix[a, b] for a, b in itertools.pairwise(ids))
     assert data["set"]["objective"] == pytest.approx(total, abs=1e-5)
 
 
