@@ -39,8 +39,7 @@ def run_command(env_name: str, no_seed: bool) -> None:
 @env_option
 def stop_command(env_name: str) -> None:
     """Stop a stack started by ``aidj run``."""
-    stopped = run.stop_running(load_settings(env_name))
-    click.echo(f"stopped {stopped} process groups" if stopped else "nothing was running")
+    click.echo("stopped" if run.stop_running(load_settings(env_name)) else "nothing was running")
 
 
 @click.group("directus")

@@ -62,18 +62,26 @@ def pid_file(settings: StackSettings) -> Path:
     return settings.var_dir / "run.pids"
 
 
-def stop_running(settings: StackSettings) -> int:
-    """Stop a stack started by ``aidj run`` in another terminal; returns how many were stopped."""
+def stop_running(settings: StackSettings, timeout_s: float = 30) -> bool:
+    """Ask a stack started by ``aidj run`` to stop, as Ctrl-C would; True if one was running."""
     path = pid_file(settings)
     if not path.exists():
-        return 0
-    stopped = 0
-    for line in reversed(path.read_text().split()):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.killpg(int(line), signal.SIGTERM)
-            stopped += 1
+        return False
+    supervisor, *groups = (int(pid) for pid in path.read_text().split())
+    try:
+        os.kill(supervisor, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    else:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and path.exists():
+            time.sleep(0.2)
+    # The supervisor is gone (or hung): make sure nothing it started lives on.
+    for group in reversed(groups):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
     path.unlink(missing_ok=True)
-    return stopped
+    return True
 
 
 def _wait_for_http(
@@ -131,7 +139,9 @@ def run_stack(
             )
         )
         _wait_for_http(f"{settings.site_url}/healthz", web, web_log)
-        pid_file(settings).write_text("\n".join(str(p.pid) for p in processes))
+        pid_file(settings).write_text(
+            "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in processes)))
+        )
     except BaseException:
         shutdown()
         raise
