@@ -96,11 +96,12 @@ class StackSettings:
     hook_secret: str
     flask_secret_key: str
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    directus_url_override: str | None = None  # DIRECTUS_URL, e.g. http://directus:8055 in compose
 
     @property
     def directus_url(self) -> str:
         """Where Directus answers."""
-        return f"http://127.0.0.1:{self.directus_port}"
+        return self.directus_url_override or f"http://127.0.0.1:{self.directus_port}"
 
     @property
     def site_url(self) -> str:
@@ -239,6 +240,7 @@ def load_settings(
         smtp_host=environ.get("SMTP_HOST", "127.0.0.1"),
         smtp_port=int(environ.get("SMTP_PORT", "1025")),
         admin_email=environ.get("DIRECTUS_ADMIN_EMAIL", "admin@aidjsets.example.com"),
+        directus_url_override=environ.get("DIRECTUS_URL"),
         **generated,
     )
     return replace(settings, **overrides) if overrides else settings
