@@ -7,6 +7,7 @@ provider answers at once).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -56,6 +57,7 @@ class GeminiBackend:
     ) -> None:
         self.model = model
         self.timeout_s = timeout_s
+        self.secrets = (api_key,)  # never echoed in a fallback reason
         self._client = genai.Client(
             api_key=api_key,
             vertexai=False,
@@ -83,10 +85,19 @@ class GeminiBackend:
             if exc.code == 429 or (exc.code or 0) >= 500:
                 raise Retryable(f"gemini answered {label}", _retry_delay_s(exc)) from exc
             raise AIError(f"gemini refused the request: {label}: {exc.message}") from exc
+        except json.JSONDecodeError as exc:  # a 200 from something that is not the Gemini API
+            raise AIError(
+                "gemini answered with a body that is not JSON "
+                "(is GEMINI_BASE_URL the Gemini API endpoint?)"
+            ) from exc
         except httpx2.TimeoutException as exc:
             raise AIUnavailable(f"gemini did not answer within {self.timeout_s:g} s") from exc
         except httpx2.TransportError as exc:
             raise Retryable(f"gemini could not be reached ({type(exc).__name__}: {exc})") from exc
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            reason = getattr(feedback.block_reason, "value", feedback.block_reason)
+            raise InvalidAnswer(f"gemini blocked the request (block reason {reason})")
         candidates = response.candidates or []
         finish = candidates[0].finish_reason if candidates else None
         finish_name = getattr(finish, "value", finish)

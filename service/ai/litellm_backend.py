@@ -60,6 +60,7 @@ class LiteLLMBackend:
         self.api_base = api_base
         self.api_key = api_key or (_NO_KEY if api_base else None)
         self.timeout_s = timeout_s
+        self.secrets = tuple(k for k in (api_key,) if k)  # never echoed in a fallback reason
 
     def generate_json(self, system: str, prompt: str, schema: type[BaseModel]) -> str:
         """One chat completion; raises Retryable, AIUnavailable, AIError or InvalidAnswer."""
@@ -84,12 +85,20 @@ class LiteLLMBackend:
             raise Retryable(f"litellm could not reach {self.api_base or self.model}") from exc
         except openai.APIError as exc:  # LiteLLM maps every provider's errors onto OpenAI's
             status = getattr(exc, "status_code", None)
-            if "Connection error" in str(exc):
-                # LiteLLM reports a refused connection as a 500 "Connection error."; say what it is
+            text = str(exc)
+            # LiteLLM reports both a refused connection and a 200 that is not a chat completion
+            # as a 500; tell them apart so the reason says what really happened
+            if "Connection error" in text:
                 raise Retryable(f"litellm could not reach {self.api_base or self.model}") from exc
+            if "[200 OK]" in text:
+                raise AIError(
+                    "litellm got a 200 answer that is not an OpenAI chat completion "
+                    f"(is {self.api_base or 'the api_base'} an OpenAI-compatible /v1 URL?)"
+                ) from exc
             if status == 429 or (isinstance(status, int) and status >= 500):
                 raise Retryable(f"litellm answered HTTP {status}") from exc
-            raise AIError(f"litellm refused the request: HTTP {status}: {exc.message}") from exc
+            detail = text.rsplit("OpenAIException - ", 1)[-1]
+            raise AIError(f"litellm refused the request: HTTP {status}: {detail}") from exc
         choices = getattr(response, "choices", None) or []
         if not choices:
             raise InvalidAnswer("litellm returned no choices")

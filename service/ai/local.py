@@ -73,9 +73,55 @@ def _bpm(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
-def _key_sentence(kind: str, relation: str, a: TrackView | None, b: TrackView | None) -> str:
+_CAMELOT = re.compile(r"^(\d{1,2})([AB])$")
+
+# how each relation sounds, for the case where the tempo change (no keylock) moved the key
+_KIND_NAME = {
+    "same": ("the same key", "the harmony carries straight through"),
+    "adjacent": ("one step round the wheel", "a harmonic shift of colour"),
+    "relative": ("the relative key", "the same notes in the other mode"),
+    "diagonal": ("a diagonal move", "usable if the melodies overlap only briefly"),
+    "boost": ("a two-step boost", "an energy lift"),
+    "drop": ("a two-step drop", "the tension falls"),
+    "semitone": ("a one-semitone change", "a deliberate key change, not a blend"),
+    "clash": ("a clash", "keep the melodic parts apart"),
+}
+
+
+def _camelot_kind(ka: str, kb: str) -> str | None:
+    """The relation the two Camelot keys have as written (before any tempo shift)."""
+    ma, mb = _CAMELOT.match(ka.upper()), _CAMELOT.match(kb.upper())
+    if not ma or not mb:
+        return None
+    step = (int(mb.group(1)) - int(ma.group(1))) % 12
+    step = step - 12 if step > 6 else step
+    same_mode = ma.group(2) == mb.group(2)
+    if step == 0:
+        return "same" if same_mode else "relative"
+    if step in (1, -1):
+        return "adjacent" if same_mode else "diagonal"
+    if same_mode and step in (2, -2):
+        return "boost" if step == 2 else "drop"
+    if same_mode and step in (5, -5):
+        return "semitone"
+    return "clash"
+
+
+def _key_sentence(
+    kind: str, relation: str, a: TrackView | None, b: TrackView | None, tempo_pct: float
+) -> str:
     ka = a.key if a and a.key else None
     kb = b.key if b and b.key else None
+    written = _camelot_kind(ka, kb) if ka and kb else None
+    if written is not None and kind in _KIND_NAME and written != kind:
+        # the scorecard judged the keys as heard after the pitch moved with the tempo
+        name, advice = _KIND_NAME[kind]
+        if abs(tempo_pct) >= 3:  # under 3 % the pitch moves less than half a semitone
+            return (
+                f"{ka} to {kb} becomes {name} once the {abs(tempo_pct):.1f} % tempo change "
+                f"moves the pitch (no keylock): {advice}"
+            )
+        return f"{ka} to {kb} is rated {name} by the scorecard: {advice}"
     if kind == "unknown" or (ka is None and kind != "other") or (kb is None and kind != "other"):
         missing = a if (a is None or not a.key) else b
         who = _short(missing.title, 40) if missing and missing.title else "one track"
@@ -143,7 +189,7 @@ def _tip_sentence(tip: str) -> str:
 def _note(t: TransitionView, tracks: dict[str, TrackView]) -> str:
     a, b = tracks.get(t.from_id), tracks.get(t.to_id)
     kind = relation_kind(t.relation)
-    key = _key_sentence(kind, t.relation, a, b)
+    key = _key_sentence(kind, t.relation, a, b, t.tempo_change_pct)
     parts = [_tempo_phrase(t, a, b)]
     energy = _energy_phrase(t, a, b)
     if energy:

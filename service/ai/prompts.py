@@ -12,7 +12,10 @@ import json
 from service.ai.types import ARC_NAMES, SetView
 from service.ai.validation import BPM_RANGE, DURATION_MIN_RANGE, LIMITS
 
-__all__ = ["BRIEF_SYSTEM", "NOTES_SYSTEM", "brief_prompt", "notes_prompt"]
+__all__ = ["BRIEF_MAX_CHARS", "BRIEF_SYSTEM", "NOTES_SYSTEM", "brief_prompt", "notes_prompt"]
+
+#: A brief is a sentence or two; longer text is cut so one request cannot cost a fortune in tokens.
+BRIEF_MAX_CHARS = 1000
 
 NOTES_SYSTEM = f"""\
 You write the notes that come with a DJ set: a title, a short description, one mixing note per
@@ -54,7 +57,7 @@ Answer with JSON matching the given schema, nothing else.
 def notes_prompt(set_view: SetView, brief: str | None) -> str:
     """The set and the DJ's brief as one JSON document for the notes request."""
     payload = {
-        "brief": brief,
+        "brief": brief[:BRIEF_MAX_CHARS] if brief else None,
         "arc": set_view.arc,
         "duration_min": round(set_view.duration_s / 60) if set_view.duration_s else None,
         "tracks": [
@@ -95,4 +98,6 @@ def _plain(value: object) -> object:
 
 def brief_prompt(text: str) -> str:
     """The DJ's request as a JSON document for the brief-reading request."""
-    return "Read this request.\n" + json.dumps({"request": text}, ensure_ascii=False)
+    return "Read this request.\n" + json.dumps(
+        {"request": text[:BRIEF_MAX_CHARS]}, ensure_ascii=False
+    )

@@ -10,6 +10,7 @@ set and the DJ still gets readable notes.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,7 @@ __all__ = [
     "ModelProvider",
     "NotesProvider",
     "provider_from_config",
+    "scrub_secrets",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,18 @@ class AISettings:
         )
 
 
+# API keys as providers print them in error messages (OpenAI echoes a wrong key back)
+_KEY_SHAPES = re.compile(r"\b(sk-|AIza)[\w\-*.]{6,}")
+
+
+def scrub_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """The text with API keys removed: the reason is stored with the set and shown to people."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[key]")
+    return _KEY_SHAPES.sub(lambda m: f"{m.group(1)}…", text)
+
+
 class ModelProvider:
     """A language model behind the NotesProvider interface, validated, falling back to local."""
 
@@ -139,10 +153,12 @@ class ModelProvider:
 
     def _reason(self, exc: Exception) -> str:
         if isinstance(exc, AIError):
-            return str(exc)
-        # a bug or an SDK surprise must not cost the DJ their notes: fall back, but keep the trace
-        log.error("%s failed unexpectedly", self.name, exc_info=exc)
-        return f"{self.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+            reason = str(exc)
+        else:
+            # a bug or an SDK surprise must not cost the DJ their notes: fall back, keep the trace
+            log.error("%s failed unexpectedly", self.name, exc_info=exc)
+            reason = f"{self.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        return scrub_secrets(reason, getattr(self.backend, "secrets", ()))
 
     def annotate(self, set_view: SetView, brief: str | None) -> SetNotes:
         """Notes from the model if they pass validation, else local notes with the reason."""

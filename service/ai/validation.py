@@ -53,9 +53,16 @@ _PLACEHOLDER = re.compile(
 )
 
 
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL | re.IGNORECASE)
+
+
 def _load_json(raw: str | None, provider: str) -> Any:
     if raw is None or not raw.strip():
         raise InvalidAnswer(f"{provider} returned an empty answer")
+    # some OpenAI-compatible servers ignore response_format and wrap the JSON in a markdown fence
+    fenced = _FENCE.fullmatch(raw.strip())
+    if fenced:
+        raw = fenced.group(1)
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -84,3 +84,15 @@ def test_unusable_numbers_are_refused_naming_the_setting(
 
 def test_configuration_errors_are_value_errors() -> None:
     assert issubclass(AIConfigError, ValueError)
+
+
+def test_key_shaped_text_is_scrubbed_from_reasons() -> None:
+    from service.ai.providers import scrub_secrets
+
+    text = "401: Incorrect API key provided: sk-proj-abc123***xyz; also AIzaSyD3fake-Key_0123456789"
+
+    scrubbed = scrub_secrets(text, ("my-own-secret",))
+
+    assert "abc123" not in scrubbed and "SyD3fake" not in scrubbed
+    assert scrubbed.startswith("401: Incorrect API key provided: sk-…")
+    assert scrub_secrets("token my-own-secret here", ("my-own-secret",)) == "token [key] here"

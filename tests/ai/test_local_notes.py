@@ -150,3 +150,16 @@ def test_local_notes_never_print_python_values(view: SetView) -> None:
 def test_arc_names_match_the_set_engine() -> None:
     arcs = pytest.importorskip("service.dj.arcs")
     assert tuple(arcs.ARC_NAMES) == ARC_NAMES
+
+
+def test_a_key_moved_by_the_tempo_change_is_explained() -> None:
+    tracks = [
+        TrackView("a", "Low", "X", 120.0, "8A", 5, None),
+        TrackView("b", "High", "Y", 127.5, "8A", 6, None),
+    ]
+    # same written key, but 6.25 % faster without keylock is a semitone up: the engine says clash
+    view = SetView(tracks, [TransitionView("a", "b", "clash", 6.25, 1, "cut", 1.0)])
+
+    note = LOCAL.annotate(view, None).transitions[0].note
+
+    assert "8A to 8A becomes a clash once the 6.2 % tempo change moves the pitch" in note

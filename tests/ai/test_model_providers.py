@@ -4,6 +4,7 @@ against local fake servers speaking the real wire formats."""
 from __future__ import annotations
 
 import copy
+import json
 import socket
 
 import pytest
@@ -307,3 +308,48 @@ def test_an_implausible_brief_reading_falls_back(
 
     assert params.provider == "local"
     assert reason in params.fallback_reason
+
+
+def test_json_in_a_markdown_fence_is_still_read(model: ModelUnderTest) -> None:
+    fenced = "```json\n" + json.dumps(GOOD_NOTES) + "\n```"
+    model.server.script(model.answer(fenced))
+
+    notes = model.provider().annotate(sample_set(), None)
+
+    assert notes.provider == model.name
+    assert notes.title == GOOD_NOTES["title"]
+
+
+def test_a_200_that_is_not_the_api_falls_back_without_retrying(model: ModelUnderTest) -> None:
+    model.server.script(Reply(200, "<html><body>Captive portal: please log in</body></html>"))
+
+    notes = model.provider().annotate(sample_set(), None)
+
+    assert notes.provider == "local"
+    assert "not" in notes.fallback_reason
+    assert "unexpectedly" not in notes.fallback_reason
+    assert len(model.server.requests) == 1
+
+
+def test_a_key_echoed_in_an_error_never_reaches_the_reason(model: ModelUnderTest) -> None:
+    key = model.config.get("GEMINI_API_KEY") or model.config["LITELLM_API_KEY"]
+    echo = {"error": {"message": f"Incorrect API key provided: {key}.", "type": "x", "code": 401}}
+    if model.name == "gemini":
+        echo = {
+            "error": {"code": 403, "message": f"Key {key} denied", "status": "PERMISSION_DENIED"}
+        }
+    model.server.script(Reply(echo["error"].get("code", 401), echo))
+
+    notes = model.provider().annotate(sample_set(), None)
+
+    assert notes.provider == "local"
+    assert key not in notes.fallback_reason
+    assert "[key]" in notes.fallback_reason
+
+
+def test_a_very_long_brief_is_cut_before_it_is_sent(model: ModelUnderTest) -> None:
+    model.server.script(model.answer(GOOD_BRIEF))
+
+    model.provider().interpret_brief("techno " * 1000)
+
+    assert len(str(model.server.requests[0].body)) < 6000
