@@ -147,21 +147,30 @@ def _key_sentence(
 
 
 def _tempo_phrase(t: TransitionView, a: TrackView | None, b: TrackView | None) -> str:
-    pct = t.tempo_change_pct
+    # the scorecard's tempo_change_pct is the pitch adjustment of the incoming track (+ = sped
+    # up to meet the outgoing one), so the direction of the move is read from the BPMs themselves
+    size = abs(t.tempo_change_pct)
     bpm_a = a.bpm if a else None
     bpm_b = b.bpm if b else None
-    if abs(pct) < 0.05:
-        return f"the tempo holds at {_bpm(bpm_a)} BPM" if bpm_a else "the tempo holds"
-    direction = "rises" if pct > 0 else "drops"
-    phrase = f"the tempo {direction} {abs(pct):.1f} %"
     if bpm_a and bpm_b:
-        phrase += f" ({_bpm(bpm_a)} → {_bpm(bpm_b)} BPM)"
         ratio = bpm_b / bpm_a
-        if ratio > 1.6:
-            phrase += ", mixed in double time"
-        elif ratio < 0.625:
-            phrase += ", mixed in half time"
-    return phrase
+        folded = ratio
+        while folded > 1.5:
+            folded /= 2
+        while folded < 0.75:
+            folded *= 2
+        fold = ""
+        if ratio > 1.5:
+            fold = ", mixed in double time"  # two beats of the incoming track to one
+        elif ratio < 0.75:
+            fold = ", mixed in half time"
+        if abs(folded - 1) < 0.0005:
+            return f"the tempo holds at {_bpm(bpm_a)} BPM{fold}"
+        direction = "rises" if folded > 1 else "drops"
+        return f"the tempo {direction} from {_bpm(bpm_a)} to {_bpm(bpm_b)} BPM ({size:.1f} %){fold}"
+    if size < 0.05:
+        return "the tempo holds"
+    return f"the tempo moves {size:.1f} %"
 
 
 def _energy_phrase(t: TransitionView, a: TrackView | None, b: TrackView | None) -> str:

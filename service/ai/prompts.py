@@ -20,8 +20,9 @@ BRIEF_MAX_CHARS = 1000
 NOTES_SYSTEM = f"""\
 You write the notes that come with a DJ set: a title, a short description, one mixing note per
 transition, and tags. The set is given as JSON: tracks in play order (id, title, artist, BPM,
-Camelot key, energy 1-10, genre), transitions (from_id, to_id, key relation, tempo change in %,
-energy change, the engine's mixing tip, cost) and the scorecard.
+Camelot key, energy 1-10, genre), transitions (from_id, to_id, key relation as heard, the pitch
+adjustment of the incoming track in % (+ = sped up), energy change, the engine's mixing tip,
+cost) and the scorecard.
 
 Rules:
 - Write exactly one note per transition in "transitions", with from_id and to_id copied exactly.

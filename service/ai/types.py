@@ -53,7 +53,7 @@ class TransitionView:
     from_id: str
     to_id: str
     relation: str  # the key relation's name, e.g. "relative major/minor"
-    tempo_change_pct: float
+    tempo_change_pct: float  # signed pitch adjustment of the incoming track: + = sped up
     energy_change: int | None
     tip: str
     cost: float

@@ -36,7 +36,7 @@ def test_a_note_names_the_tracks_keys_tempo_move_energy_and_tip() -> None:
     assert "Eric Prydz – Opus" in first
     assert "8A" in first and "8B" in first
     assert "relative" in first
-    assert "1.6 %" in first and "128 → 126 BPM" in first
+    assert "drops from 128 to 126 BPM (1.6 %)" in first
     assert "from 5 to 7" in first
     assert "pitch Opus +1.6 %" in first  # the engine's tip
 
@@ -163,3 +163,15 @@ def test_a_key_moved_by_the_tempo_change_is_explained() -> None:
     note = LOCAL.annotate(view, None).transitions[0].note
 
     assert "8A to 8A becomes a clash once the 6.2 % tempo change moves the pitch" in note
+
+
+def test_a_move_into_double_time_is_named() -> None:
+    tracks = [
+        TrackView("a", "Halftime", "X", 86.0, "5A", 5, "Drum and Bass"),
+        TrackView("b", "Roller", "Y", 174.0, "5A", 7, "Drum and Bass"),
+    ]
+    view = SetView(tracks, [TransitionView("a", "b", "same key", -1.15, 2, "long blend", 0.1)])
+
+    note = LOCAL.annotate(view, None).transitions[0].note
+
+    assert "rises from 86 to 174 BPM (1.1 %), mixed in double time" in note
