@@ -133,8 +133,8 @@ def measured(fn, *args, **kwargs):
 
 
 def budget_for(n: int) -> float:
-    """Our time budget per size: 2 s up to 200 tracks (the target), 10 s at 1,000."""
-    return 2.0 if n <= 200 else 6.0 if n <= 500 else 10.0
+    """Our time budget per size: 2 s up to 200 tracks (the target), 8 s at 1,000."""
+    return 2.0 if n <= 200 else 5.0 if n <= 500 else 8.0
 
 
 def main() -> None:
