@@ -85,3 +85,15 @@ def test_settings_open_registration_into_the_dj_role_with_email_verification(sta
     assert settings["public_registration_role"] == dj_role["id"]
     assert settings["public_registration_verify_email"] is True
     assert settings["project_name"] == "AIDJSets"
+
+
+def test_every_track_field_in_the_field_table_has_its_directus_column() -> None:
+    from service.dj.tracks import FIELDS
+
+    snapshot_fields = {
+        f["field"]
+        for f in yaml.safe_load(SNAPSHOT_FILE.read_text())["fields"]
+        if f["collection"] == "tracks"
+    }
+    declared = {field.directus for field in FIELDS if field.directus}
+    assert declared <= snapshot_fields, declared - snapshot_fields
