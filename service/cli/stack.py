@@ -51,6 +51,10 @@ def directus_group() -> None:
 @click.option("--force", is_flag=True, help="Run npm ci even when the pinned version is installed.")
 def install_command(force: bool) -> None:
     """Install Directus from the lockfile (npm ci)."""
+    if force or directus.installed_version() != directus.PINNED_VERSION:
+        click.echo(
+            f"installing Directus {directus.PINNED_VERSION} with npm ci (a few minutes the first time)…"
+        )
     ran = directus.install(force=force)
     click.echo(
         f"Directus {directus.installed_version()} " + ("installed" if ran else "already installed")
