@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from service.dj.pools import Pool, PoolError, load_pool
 from service.dj.scorecard import Scorecard, score_order
 from service.dj.sequencing.plan import DEFAULT_OVERLAP_S, PlannedSet, SetError, SetRequest, plan_set
 from service.dj.tracks import Track
+
+if TYPE_CHECKING:
+    from service.ai import NotesProvider, SetView
 
 USAGE_ERROR = 2
 
@@ -91,7 +95,7 @@ def _load(command: str, pool_path: str) -> Pool:
     return pool
 
 
-def set_view(planned_tracks: list[Track], card: Scorecard, arc: str | None):
+def set_view(planned_tracks: list[Track], card: Scorecard, arc: str | None) -> SetView:
     """The AI layer's view of a set (imported lazily: the AI layer is optional at runtime)."""
     from service.ai import SetView, TrackView, TransitionView
 
@@ -126,13 +130,18 @@ def set_view(planned_tracks: list[Track], card: Scorecard, arc: str | None):
     )
 
 
-def _notes(planned: PlannedSet, ai: str | None, brief: str | None) -> dict[str, object]:
+def _provider(ai: str | None) -> NotesProvider:
+    """The configured notes provider; ``--ai`` overrides AI_PROVIDER from the environment."""
     from service.ai import provider_from_config
 
     config = dict(os.environ)
     if ai:
         config["AI_PROVIDER"] = ai
-    provider = provider_from_config(config)
+    return provider_from_config(config)
+
+
+def _notes(planned: PlannedSet, ai: str | None, brief: str | None) -> dict[str, object]:
+    provider = _provider(ai)
     view = set_view(
         list(planned.tracks), planned.scorecard, planned.arc.name if planned.arc else None
     )
@@ -164,9 +173,8 @@ def set_group() -> None:
 @click.option(
     "--arc",
     "arc_text",
-    default="journey",
-    show_default=True,
-    help="warm-up, build, peak-time, journey, cool-down, none, or points 0:4,0.7:8,1:6.",
+    default=None,
+    help="warm-up, build, peak-time, journey (default), cool-down, none, or points 0:4,0.7:8,1:6.",
 )
 @click.option("--first", help="Id of the track to open with.")
 @click.option("--last", help="Id of the track to close with.")
@@ -202,7 +210,11 @@ def set_group() -> None:
     type=click.Choice(["local", "gemini", "litellm"]),
     help="Notes provider (default: AI_PROVIDER from the environment, else local).",
 )
-@click.option("--brief", help="The DJ's brief in words, passed to the notes.")
+@click.option(
+    "--brief",
+    help="The DJ's brief in words: fills in length, arc and BPM range not given as options, "
+    "and is passed to the notes.",
+)
 @click.option("--name", help="Playlist name in the exports (default: the notes' title).")
 @click.option(
     "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="m3u8", show_default=True
@@ -235,8 +247,19 @@ def build_command(
     out: str | None,
 ) -> None:
     """Choose and order tracks from POOL (M3U8, folder, Rekordbox XML, Traktor NML or CSV)."""
+    brief_used: dict[str, object] | None = None
+    if brief:
+        # explicit options win; the brief only fills what the DJ left open
+        params = _provider(ai).interpret_brief(brief)
+        brief_used = params.model_dump()
+        if duration is None and params.duration_min:
+            duration = f"{params.duration_min}m"
+        if arc_text is None and params.arc:
+            arc_text = params.arc
+        if bpm_range is None and params.bpm_min is not None and params.bpm_max is not None:
+            bpm_range = f"{params.bpm_min}:{params.bpm_max}"
     try:
-        arc = parse_arc(arc_text)
+        arc = parse_arc(arc_text or "journey")
     except ArcError as exc:
         _fail("build", str(exc))
     locked: list[tuple[str, str]] = []
@@ -276,6 +299,9 @@ def build_command(
             "objective": round(planned.objective, 6),
             "arc": planned.arc.name if planned.arc else None,
             "seed": seed,
+            "duration_s": request.duration_s,
+            "bpm_range": list(request.bpm_range) if request.bpm_range else None,
+            "brief": brief_used,
         }
     }
     text = export_set(

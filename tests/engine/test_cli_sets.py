@@ -202,3 +202,26 @@ def test_a_missing_pool_exits_2(tmp_path: Path) -> None:
     code, _, err = run("set", "score", str(tmp_path / "missing.m3u8"))
     assert code == 2
     assert "missing.m3u8" in err
+
+
+def test_a_brief_fills_in_what_the_options_leave_open(pool_file: Path) -> None:
+    code, out, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--brief",
+        "one hour of house, peak time, 120-130 bpm",
+        "--arc",
+        "journey",
+        "--format",
+        "json",
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["set"]["duration_s"] == 3600
+    assert data["set"]["bpm_range"] == [120.0, 130.0]
+    assert data["set"]["arc"] == "journey"  # the explicit option wins over the brief's arc
+    assert data["set"]["brief"]["provider"] == "local"
+    assert all(120 <= t["bpm"] <= 130 for t in data["tracks"])
