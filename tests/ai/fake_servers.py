@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,7 +54,7 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.shape_errors: list[str] = []
-        self._script: list[Reply] = []
+        self._script: list[Reply | Callable[[RecordedRequest], Reply]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -77,16 +78,18 @@ class ScriptedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def script(self, *replies: Reply) -> None:
+    def script(self, *replies: Reply | Callable[[RecordedRequest], Reply]) -> None:
         """Replace the script; the last reply repeats once the others are used."""
         with self._lock:
             self._script = list(replies)
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, request: RecordedRequest) -> Reply:
         with self._lock:
             if not self._script:
                 return Reply(500, {"error": {"message": "fake server has no script"}})
-            return self._script.pop(0) if len(self._script) > 1 else self._script[0]
+            reply = self._script.pop(0) if len(self._script) > 1 else self._script[0]
+        # a callable reply answers from the request, like a model that read the prompt
+        return reply(request) if callable(reply) else reply
 
     def check_request(self, request: RecordedRequest) -> list[str]:
         """Problems with the request's shape; subclasses know their API."""
@@ -116,7 +119,9 @@ class ScriptedServer:
                 with server._lock:
                     server.requests.append(request)
                     server.shape_errors.extend(problems)
-                reply = server.shape_error_reply(problems) if problems else server._next_reply()
+                reply = (
+                    server.shape_error_reply(problems) if problems else server._next_reply(request)
+                )
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
@@ -197,6 +202,11 @@ class FakeGemini(ScriptedServer):
         """A recorded error envelope for 429 (RESOURCE_EXHAUSTED with RetryInfo), 500 or 503."""
         return Reply(status, load_fixture(f"gemini_error_{status}.json"))
 
+    @staticmethod
+    def prompt_of(request: RecordedRequest) -> str:
+        """The user prompt text of a generateContent request."""
+        return request.body["contents"][0]["parts"][0]["text"]
+
     def schema_sent(self, index: int = -1) -> dict[str, Any]:
         """The response schema of a recorded request."""
         config = self.requests[index].body["generationConfig"]
@@ -264,6 +274,30 @@ class FakeOpenAI(ScriptedServer):
         """A recorded error envelope for 429 (rate_limit_exceeded), 500 or 503."""
         return Reply(status, load_fixture(f"openai_error_{status}.json"))
 
+    @staticmethod
+    def prompt_of(request: RecordedRequest) -> str:
+        """The user message of a chat completion request."""
+        return request.body["messages"][1]["content"]
+
     def schema_sent(self, index: int = -1) -> dict[str, Any]:
         """The json_schema of a recorded request."""
         return self.requests[index].body["response_format"]["json_schema"]["schema"]
+
+
+def notes_for_prompt(prompt: str) -> dict[str, Any]:
+    """What a cooperative model writes: a note for exactly the transitions the prompt lists."""
+    data = json.loads(prompt.split("\n", 1)[1])
+    titles = {t["id"]: t["title"] or t["id"] for t in data["tracks"]}
+    return {
+        "title": "Model-written title",
+        "description": f"{len(data['tracks'])} tracks, written by the model.",
+        "transitions": [
+            {
+                "from_id": t["from_id"],
+                "to_id": t["to_id"],
+                "note": f"{titles[t['from_id']]} into {titles[t['to_id']]}: {t['tip']}",
+            }
+            for t in data["transitions"]
+        ],
+        "tags": ["model"],
+    }

@@ -122,7 +122,7 @@ def test_every_relation_name_of_the_engine_is_understood(relation: str, kind: st
 _PLACEHOLDERS = re.compile(r"\bNone\b|\{|\}|\bnan\b|TODO|lorem", re.IGNORECASE)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(view=set_views())
 def test_local_notes_always_pass_the_checks_models_must_pass(view: SetView) -> None:
     notes = LOCAL.annotate(view, None)
@@ -133,7 +133,7 @@ def test_local_notes_always_pass_the_checks_models_must_pass(view: SetView) -> N
     assert notes.provider == "local"
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(view=set_views())
 def test_local_notes_never_print_python_values(view: SetView) -> None:
     notes = LOCAL.annotate(view, None)
