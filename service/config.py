@@ -18,6 +18,14 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PORT": 1025,
     "AI_PROVIDER": "local",
     "HTTP_TIMEOUT_S": 10.0,
+    # The site: sessions, rate limits (attempts per window, per address and per email), uploads.
+    "SESSION_TTL_S": 7 * 24 * 3600,
+    "RATE_LIMIT_LOGIN": 10,
+    "RATE_LIMIT_SIGNUP": 5,
+    "RATE_LIMIT_RESET": 5,
+    "RATE_LIMIT_WINDOW_S": 900,
+    "MAX_UPLOAD_BYTES": 2 * 1024**3,
+    "TRUSTED_PROXY_HOPS": 0,
 }
 
 # Environment variable → config key, where the names differ.
