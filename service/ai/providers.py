@@ -162,6 +162,9 @@ class ModelProvider:
 
     def annotate(self, set_view: SetView, brief: str | None) -> SetNotes:
         """Notes from the model if they pass validation, else local notes with the reason."""
+        if not set_view.tracks:  # nothing to write about: do not pay for a request
+            notes = self.fallback.annotate(set_view, brief)
+            return notes.model_copy(update={"fallback_reason": "the set is empty"})
         try:
             raw = self._ask(NOTES_SYSTEM, notes_prompt(set_view, brief), NotesAnswer)
             answer = parse_notes_answer(raw, set_view, self.name)

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from service.ai import LocalProvider
+from service.ai import LocalProvider, SetView
 
 from .conftest import ModelUnderTest
 from .factories import sample_set
@@ -353,3 +353,13 @@ def test_a_very_long_brief_is_cut_before_it_is_sent(model: ModelUnderTest) -> No
     model.provider().interpret_brief("techno " * 1000)
 
     assert len(str(model.server.requests[0].body)) < 6000
+
+
+def test_an_empty_set_is_not_sent_to_the_model(model: ModelUnderTest) -> None:
+    model.server.script(model.answer(GOOD_NOTES))
+
+    notes = model.provider().annotate(SetView([], [], {}, None, None), None)
+
+    assert model.server.requests == []
+    assert notes.provider == "local"
+    assert notes.fallback_reason == "the set is empty"
