@@ -26,6 +26,13 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_WINDOW_S": 900,
     "MAX_UPLOAD_BYTES": 2 * 1024**3,
     "TRUSTED_PROXY_HOPS": 0,
+    # Event bridge and pipelines (service/web/hooks.py, service/jobs/).
+    "HOOK_TOLERANCE_S": 300,  # accepted clock difference of a signed event, either way
+    "HOOK_DEDUPE_TTL_S": 86400,  # how long an event id is remembered against duplicate deliveries
+    "SWEEP_INTERVAL_S": 60,
+    "SWEEP_STALE_S": 120.0,  # a queued/running item unchanged this long is re-enqueued
+    "SWEEP_DEAD_WORKER_S": 120.0,  # a worker silent this long is dead (RQ beats every 30 s)
+    "SWEEP_MAX_RECOVERIES": 3,
 }
 
 # Environment variable → config key, where the names differ.
