@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 2 * 1024**3,
     "TRUSTED_PROXY_HOPS": 0,
     # Event bridge and pipelines (service/web/hooks.py, service/jobs/).
+    "HOOK_SECRET_PREVIOUS": None,  # the old secret, accepted too while rotating HOOK_SECRET
     "HOOK_TOLERANCE_S": 300,  # accepted clock difference of a signed event, either way
     "HOOK_DEDUPE_TTL_S": 86400,  # how long an event id is remembered against duplicate deliveries
     "SWEEP_INTERVAL_S": 60,

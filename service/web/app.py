@@ -33,7 +33,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
 
-    from service.web import health
+    from service.web import health, hooks
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(hooks.bp)
     return app

@@ -1,0 +1,34 @@
+"""Grant a new DJ the sign-up tokens, once (ledger reference ``signup:<user id>``).
+
+Started by Directus ``users.create``. Only DJ accounts get the grant (not staff or the service user);
+the amount is ``app_settings.signup_grant_tokens``, which staff can change without a deploy. The demo
+seed writes the same reference, so seeding and this job never grant twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from service import ledger
+from service.integrations.directus import DirectusForbidden, DirectusNotFound
+from service.jobs import state
+from service.stack.demo import DEMO_ROLE
+
+log = logging.getLogger(__name__)
+
+DJ_ROLE = DEMO_ROLE  # the DJ role pinned in directus/schema/access.yaml
+
+
+def run(user_id: str) -> str:
+    """RQ entry point: grant the sign-up tokens to one new DJ."""
+    directus = state.directus_client()
+    try:
+        user = directus.get_item("directus_users", user_id, fields=["id", "role"])
+    except (DirectusNotFound, DirectusForbidden):
+        return "gone"
+    if user.get("role") != DJ_ROLE:
+        return "not a DJ"
+    _, created = ledger.grant(
+        directus, user_id, ledger.signup_grant_amount(directus), ledger.signup_reference(user_id)
+    )
+    return "granted" if created else "already granted"

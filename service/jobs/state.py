@@ -1,0 +1,203 @@
+"""What every job shares: its clients, and the state it writes to its item.
+
+Items carry ``status`` (queued, running, done, failed), ``progress`` 0–100, a human-readable
+``error``, ``started_at`` and ``finished_at``. A job re-reads its item first and returns at once when
+the item is already final, so repeats are harmless.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from rq import get_current_job
+from rq.job import Job
+
+from service.config import load_config
+from service.integrations.directus import (
+    DirectusClient,
+    DirectusError,
+    DirectusForbidden,
+    DirectusNotFound,
+    DirectusUnavailable,
+)
+from service.jobs.events import load_event_map
+
+log = logging.getLogger(__name__)
+
+FINAL = ("done", "failed")
+ACTIVE = ("queued", "running")
+
+# Errors that go away by themselves: RQ retries the job with backoff.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    DirectusUnavailable,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+
+
+class JobFailure(Exception):
+    """A failure no retry can fix; the message is what the DJ reads on the item."""
+
+
+def now_iso() -> str:
+    """The current UTC time as Directus stores timestamps."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@functools.cache
+def _directus(url: str, token: str | None, timeout_s: float) -> DirectusClient:
+    return DirectusClient(url, token, timeout=(3.05, timeout_s))
+
+
+def directus_client(config: Mapping[str, Any] | None = None) -> DirectusClient:
+    """The service's Directus client for jobs (one per process)."""
+    config = config or load_config()
+    return _directus(
+        config["DIRECTUS_URL"], config["DIRECTUS_SERVICE_TOKEN"], float(config["HTTP_TIMEOUT_S"])
+    )
+
+
+@dataclass
+class ItemState:
+    """Writes a job's progress to its item, never moving progress backwards."""
+
+    directus: DirectusClient
+    collection: str
+    item_id: str
+    last_progress: int = 0
+
+    def start(self, item: Mapping[str, Any]) -> None:
+        """Mark the item running; ``started_at`` is kept from an earlier attempt."""
+        changes: dict[str, Any] = {"status": "running", "error": None, "finished_at": None}
+        if not item.get("started_at"):
+            changes["started_at"] = now_iso()
+        self.directus.update_item(self.collection, self.item_id, changes)
+
+    def progress(self, percent: float, **fields: Any) -> None:
+        """Write progress (0–100) and any result fields gathered so far."""
+        value = max(self.last_progress, min(99, int(percent)))
+        self.last_progress = value
+        self.directus.update_item(self.collection, self.item_id, {"progress": value, **fields})
+
+    def done(self, **fields: Any) -> None:
+        """Mark the item done with its results."""
+        self.directus.update_item(
+            self.collection,
+            self.item_id,
+            {"status": "done", "progress": 100, "error": None, "finished_at": now_iso(), **fields},
+        )
+
+    def fail(self, message: str, **fields: Any) -> None:
+        """Mark the item failed with a sentence the DJ can read."""
+        self.directus.update_item(
+            self.collection,
+            self.item_id,
+            {"status": "failed", "error": message, "finished_at": now_iso(), **fields},
+        )
+
+
+def attempts_left() -> int:
+    """Retries RQ will still make after this attempt (0 outside a job or on the last one)."""
+    job = get_current_job()
+    return int(job.retries_left or 0) if job is not None else 0
+
+
+def friendly(exc: BaseException) -> str:
+    """A sentence for the item's ``error`` from an unexpected exception."""
+    if isinstance(exc, JobFailure):
+        return str(exc)
+    if isinstance(exc, DirectusUnavailable):
+        return "The library service was unreachable; please try again in a few minutes."
+    if isinstance(exc, DirectusError):
+        return f"The library service refused a change ({exc.message}); please try again."
+    return "Something went wrong on our side; the team has been told. Please try again."
+
+
+def on_job_failure(
+    job: Job, connection: redis.Redis, exc_type: type, exc: BaseException, tb: Any
+) -> None:
+    """RQ failure callback: on the last attempt, mark the item failed and run the pipeline's undo.
+
+    Reached when the job itself could not (a timeout, a worker found dead by RQ). A job that already
+    marked its item final is left alone.
+    """
+    if job.retries_left:
+        return  # RQ will try again
+    pipeline = load_event_map().pipeline(job.meta.get("pipeline", ""))
+    item_id = job.meta.get("item_id")
+    module = importlib.import_module(pipeline.job.rsplit(".", 1)[0])
+    terminal = getattr(module, "terminal_failure", None)
+    if terminal is None or item_id is None:
+        return
+    try:
+        terminal(item_id, friendly(exc) if exc is not None else "The job stopped unexpectedly.")
+    except Exception:
+        log.exception("could not record the failure of %s", job.id)
+
+
+Work = Callable[[DirectusClient, dict[str, Any], ItemState], None]
+Undo = Callable[[DirectusClient, dict[str, Any]], None]
+
+
+def _read(directus: DirectusClient, collection: str, item_id: str) -> dict[str, Any] | None:
+    try:
+        return directus.get_item(collection, item_id)
+    except (DirectusNotFound, DirectusForbidden):
+        return None
+
+
+def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = None) -> str:
+    """Run ``work`` on the item once: re-read it, skip if final, record running/done/failed.
+
+    A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
+    are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
+    """
+    directus = directus_client()
+    item = _read(directus, collection, item_id)
+    if item is None:
+        log.info("%s/%s is gone; nothing to do", collection, item_id)
+        return "gone"
+    if item.get("status") in FINAL:
+        log.info("%s/%s is already %s; nothing to do", collection, item_id, item["status"])
+        return str(item["status"])
+    state = ItemState(directus, collection, item_id, int(item.get("progress") or 0))
+    try:
+        state.start(item)
+        work(directus, item, state)
+    except JobFailure as exc:
+        log.info("%s/%s failed: %s", collection, item_id, exc)
+        _finish_failed(directus, collection, item_id, str(exc), undo)
+        return "failed"
+    except Exception as exc:
+        if attempts_left() > 0:
+            log.warning("%s/%s: %s; RQ will retry", collection, item_id, exc)
+            raise
+        log.exception("%s/%s failed on its last attempt", collection, item_id)
+        _finish_failed(directus, collection, item_id, friendly(exc), undo)
+        raise
+    return "done"
+
+
+def _finish_failed(
+    directus: DirectusClient, collection: str, item_id: str, message: str, undo: Undo | None
+) -> None:
+    item = _read(directus, collection, item_id) or {"id": item_id}
+    if undo is not None:
+        undo(directus, item)
+    ItemState(directus, collection, item_id).fail(message)
+
+
+def terminal_failure(collection: str, item_id: str, message: str, undo: Undo | None) -> None:
+    """Fail a non-final item from outside its job (RQ callback, sweep), running ``undo`` once."""
+    directus = directus_client()
+    item = _read(directus, collection, item_id)
+    if item is None or item.get("status") in FINAL:
+        return
+    _finish_failed(directus, collection, item_id, message, undo)

@@ -1,0 +1,156 @@
+"""The sweep: re-enqueue items stuck in ``queued`` or ``running`` (a lost event, a dead worker).
+
+Directus hooks are fire-and-forget: an event is lost when the service is down, and a job dies with its
+worker. The Directus row is the outbox, so every minute this looks for items of each swept pipeline
+whose status has not moved for ``SWEEP_STALE_S`` and starts their job again (the deterministic job id
+keeps a waiting or running job from being doubled). A job shown as running on a worker that stopped
+heartbeating is abandoned and replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
+(with the pipeline's undo, e.g. a refund) rather than retried forever.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+
+from service.config import load_config
+from service.integrations.directus import DirectusClient
+from service.jobs.events import Pipeline, load_event_map
+from service.jobs.queue import enqueue, redis_connection
+from service.jobs.state import ACTIVE, directus_client
+
+log = logging.getLogger(__name__)
+
+RECOVERY_COUNT_TTL_S = 24 * 3600
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, by job id."""
+
+    enqueued: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _cutoff(stale_s: float, now: datetime) -> str:
+    return (now - timedelta(seconds=stale_s)).isoformat(timespec="seconds")
+
+
+def stuck_items(
+    directus: DirectusClient, pipeline: Pipeline, stale_s: float, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Items of the pipeline's collection still queued or running, unchanged for ``stale_s``."""
+    cutoff = _cutoff(stale_s, now or datetime.now(UTC))
+    return list(
+        directus.iter_items(
+            pipeline.collection,
+            filter={
+                "_and": [
+                    {"status": {"_in": list(ACTIVE)}},
+                    {
+                        "_or": [
+                            {"date_updated": {"_lt": cutoff}},
+                            {
+                                "_and": [
+                                    {"date_updated": {"_null": True}},
+                                    {"date_created": {"_lt": cutoff}},
+                                ]
+                            },
+                        ]
+                    },
+                ]
+            },
+            fields=["id", "status"],
+        )
+    )
+
+
+def worker_alive(connection: redis.Redis, name: str | None, dead_after_s: float) -> bool:
+    """True when the named worker exists and heartbeated within ``dead_after_s``."""
+    if not name:
+        return False
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=connection)
+    if worker is None or worker.last_heartbeat is None:
+        return False
+    age = datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC)
+    return age.total_seconds() <= dead_after_s
+
+
+def _give_up(pipeline: Pipeline, item_id: str) -> None:
+    module = importlib.import_module(pipeline.job.rsplit(".", 1)[0])
+    module.terminal_failure(
+        item_id,
+        "This could not be finished after several attempts; the team has been told. "
+        "Please try again later.",
+    )
+
+
+def sweep(
+    directus: DirectusClient,
+    connection: redis.Redis,
+    *,
+    stale_s: float,
+    dead_worker_s: float,
+    max_recoveries: int = 3,
+) -> SweepReport:
+    """One pass over every swept pipeline; returns what it did."""
+    report = SweepReport()
+    for pipeline in load_event_map().pipelines.values():
+        if not pipeline.sweep:
+            continue
+        for item in stuck_items(directus, pipeline, stale_s):
+            item_id = str(item["id"])
+            jid = pipeline.job_id(item_id)
+            try:
+                job: Job | None = Job.fetch(jid, connection=connection)
+                status = job.get_status(refresh=False)
+            except NoSuchJobError:
+                job, status = None, None
+            if job is not None and status == JobStatus.STARTED:
+                if worker_alive(connection, job.worker_name, dead_worker_s):
+                    report.waiting.append(jid)
+                    continue
+                log.warning("%s: worker %s stopped heartbeating; re-running", jid, job.worker_name)
+                job.delete()
+                report.abandoned.append(jid)
+            elif job is not None and status in (
+                JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED
+            ):  # fmt: skip
+                report.waiting.append(jid)
+                continue
+            count_key = f"aidj:sweep-recoveries:{jid}"
+            recoveries = int(connection.incr(count_key))
+            connection.expire(count_key, RECOVERY_COUNT_TTL_S)
+            if recoveries > max_recoveries:
+                log.error("%s: recovered %d times; failing the item", jid, recoveries - 1)
+                _give_up(pipeline, item_id)
+                report.failed.append(jid)
+                continue
+            enqueue(pipeline.name, item_id, connection=connection)
+            log.info("sweep: re-enqueued %s (%s)", jid, item["status"])
+            report.enqueued.append(jid)
+    return report
+
+
+def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """RQ cron entry point: one sweep with the service configuration."""
+    config = config or load_config()
+    report = sweep(
+        directus_client(config),
+        redis_connection(config),
+        stale_s=float(config["SWEEP_STALE_S"]),
+        dead_worker_s=float(config["SWEEP_DEAD_WORKER_S"]),
+        max_recoveries=int(config["SWEEP_MAX_RECOVERIES"]),
+    )
+    return report.__dict__
