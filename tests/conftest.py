@@ -6,7 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import TestStack, build_stack
+from tests.support.stack import (
+    ServiceProcesses,
+    TestStack,
+    build_stack,
+    start_service_processes,
+)
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +22,13 @@ def stack() -> Iterator[TestStack]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture(scope="session")
+def service_processes(stack: TestStack) -> Iterator[ServiceProcesses]:
+    """The web service and one RQ worker as real subprocesses on the test stack (opt-in)."""
+    processes = start_service_processes(stack)
+    try:
+        yield processes
+    finally:
+        processes.close()

@@ -11,17 +11,28 @@ import logging
 import os
 import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 
 from service.integrations.directus import DirectusClient
 from service.stack import directus
 from service.stack.services import create_database, drop_database
-from service.stack.settings import StackSettings, free_port, load_settings, postgres_reachable
+from service.stack.settings import (
+    REPO_ROOT,
+    StackSettings,
+    free_port,
+    load_settings,
+    postgres_reachable,
+)
 from tests.support.mail import Mailbox, start_smtp
 
 log = logging.getLogger(__name__)
@@ -88,3 +99,135 @@ def build_stack() -> TestStack:
                 cleanup()
         raise
     return TestStack(settings, admin, service, mailbox, stack_cleanups)
+
+
+# --- the service's own processes (opt-in: the `service_processes` fixture) ------------------------
+
+# Short staleness and heartbeat intervals so recovery happens within a test's patience.
+TEST_SERVICE_ENV = {
+    "AI_PROVIDER": "local",
+    "SWEEP_STALE_S": "2",
+    "SWEEP_DEAD_WORKER_S": "4",
+    "SWEEP_INTERVAL_S": "60",
+}
+
+
+@dataclass
+class ServiceProcesses:
+    """The Flask service (gunicorn) and RQ workers, run as real subprocesses against a test stack."""
+
+    stack: TestStack
+    log_dir: Path
+    web: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """Where the service answers (the SERVICE_URL the Directus hook posts to)."""
+        return self.stack.settings.site_url
+
+    def env(self) -> dict[str, str]:
+        """The environment the service processes run with."""
+        return {
+            **os.environ,
+            **self.stack.settings.service_env(),
+            **TEST_SERVICE_ENV,
+            **self.extra_env,
+        }
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log_path = self.log_dir / f"{name}.log"
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=self.env(),
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # killpg reaches the worker's work horse too
+        )
+
+    def start_web(self, timeout_s: float = 30) -> subprocess.Popen[bytes]:
+        """Start gunicorn on the stack's web port and wait for /healthz."""
+        if self.web is not None and self.web.poll() is None:
+            return self.web
+        self.web = self._spawn(
+            "web",
+            [_venv_bin("gunicorn"), "--bind", f"127.0.0.1:{self.stack.settings.web_port}",
+             "--workers", "2", "service.web.app:create_app()"],
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"the web service exited; see {self.log_dir / 'web.log'}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return self.web
+            time.sleep(0.2)
+        raise TimeoutError(f"the web service did not answer; see {self.log_dir / 'web.log'}")
+
+    def stop_web(self) -> None:
+        """Stop the web service (the hook's deliveries then fail)."""
+        if self.web is not None:
+            stop_process(self.web)
+            self.web = None
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """Start one `rq worker --with-scheduler` that heartbeats every second."""
+        worker = self._spawn(
+            f"worker-{len(self.workers)}",
+            [_venv_bin("rq"), "worker", "--with-scheduler", "--url", self.stack.settings.redis_url,
+             "--job-monitoring-interval", "1", "--logging_level", "INFO", "default"],
+        )  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+    def kill_worker(self, worker: subprocess.Popen[bytes]) -> None:
+        """SIGKILL a worker and its work horse, as a crash or the OOM killer would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+    def stop_workers(self) -> None:
+        """Stop every worker started here."""
+        for worker in self.workers:
+            stop_process(worker)
+        self.workers.clear()
+
+    def close(self) -> None:
+        """Stop everything started here."""
+        self.stop_workers()
+        self.stop_web()
+
+
+def _venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    """SIGTERM a process group, then SIGKILL it if it lingers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def start_service_processes(stack: TestStack, workers: int = 1) -> ServiceProcesses:
+    """Start the web service and ``workers`` RQ workers for ``stack``; the caller must close()."""
+    log_dir = stack.settings.var_dir / "service-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = ServiceProcesses(stack, log_dir)
+    try:
+        processes.start_web()
+        for _ in range(workers):
+            processes.start_worker()
+    except BaseException:
+        processes.close()
+        raise
+    return processes
