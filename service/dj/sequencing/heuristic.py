@@ -12,7 +12,11 @@ The search is an iterated local search, the workhorse for asymmetric travelling-
    ("don't-look bits").
 3. **Perturbation**: a double bridge (swap two neighbouring stretches, A B C D → A C B D), the classic
    kick that 2-opt/Or-opt cannot undo in one step and that keeps the direction of every transition;
-   the kicked path is re-optimised locally and kept when it is no worse.
+   the kicked path is re-optimised locally and becomes the new base when it is no more than 0.3 %
+   worse than the current one (crossing ridges a strict descent cannot), with a return to the best
+   path after 50 kicks without a new best.
+4. **Polish**: exact re-ordering (Held–Karp) of every window of nine consecutive tracks between
+   their fixed neighbours, alternating with Or-opt until neither improves.
 
 Determinism: the search spends a budget of *work units* (one unit = one run evaluated against every
 gap), derived from the time budget with a fixed rate, so the same seed and budget give the same order
@@ -41,6 +45,10 @@ UNIT_FIXED_S = 42e-6
 UNIT_PER_TRACK_S = 0.035e-6
 ARC_UNIT_FACTOR = 2.2
 MAX_RUN = 3
+#: A kicked path up to this share worse than the current one is still taken as the new base ...
+ACCEPT_WORSE = 0.003
+#: ... until this many kicks pass without a new best, when the search returns to the best path.
+RESTART_AFTER = 50
 
 
 def greedy_order(
@@ -342,6 +350,7 @@ def order_heuristic(
     lo, hi = path.lo, path.hi  # movable path indices
     span = hi - lo + 1
     kicks = 0
+    current_t, current_value, stale = best_t.copy(), best_value, 0
     while units < budget_units and span >= 4:
         if time.monotonic() > deadline:
             log.warning("ordering stopped by the wall clock after %d kicks", kicks)
@@ -363,8 +372,16 @@ def order_heuristic(
         if value <= best_value + 1e-12:
             best_value = value
             best_t = path.t.copy()
+            current_t, current_value, stale = path.t.copy(), value, 0
+        elif value < current_value + ACCEPT_WORSE * abs(best_value) and stale < RESTART_AFTER:
+            # a slightly worse path is kept as the new base: it lets the search cross ridges
+            current_t, current_value = path.t.copy(), value
+            stale += 1
         else:
-            path.t = best_t.copy()
+            stale += 1
+            if stale >= RESTART_AFTER:
+                current_t, current_value, stale = best_t.copy(), best_value, 0
+            path.t = current_t.copy()
     path.t = best_t
     budget_units += polish_units
     while units < budget_units:  # polish: exact windows, then Or-opt, while either finds anything
