@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from service.ai.errors import AIError, AIUnavailable, InvalidAnswer
 from service.ai.retry import Retryable
 
-__all__ = ["DEFAULT_GEMINI_MODEL", "GeminiBackend"]
+__all__ = ["DEFAULT_GEMINI_MODEL", "GeminiBackend", "gemini_schema"]
 
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 
@@ -41,6 +41,24 @@ def _retry_delay_s(exc: errors.APIError) -> float | None:
         if isinstance(delay, str) and (match := re.fullmatch(r"(\d+(?:\.\d+)?)s", delay)):
             return float(match.group(1))
     return None
+
+
+def gemini_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The pydantic model's JSON schema without ``additionalProperties``.
+
+    google-genai 3.3.0 refuses ``additionalProperties`` for the Gemini Developer API (it is an
+    Agent Platform feature) and lets ``false`` through only by accident of a truthiness check, so
+    it is left out; an answer with invented fields is still refused by ``service.ai.validation``.
+    """
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "additionalProperties"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(schema.model_json_schema())
 
 
 class GeminiBackend:
@@ -76,7 +94,7 @@ class GeminiBackend:
                 config=types.GenerateContentConfig(
                     system_instruction=system,
                     response_mime_type="application/json",
-                    response_schema=schema,
+                    response_schema=gemini_schema(schema),
                     temperature=0.4,
                 ),
             )

@@ -60,12 +60,12 @@ def _short(text: str, limit: int = _NAME_CHARS) -> str:
 
 
 def _track_name(track: TrackView | None, track_id: str) -> str:
-    if track is None:
-        return f"track {track_id}"
-    if track.artist and track.title:
-        return _short(f"{track.artist} – {track.title}")
-    if track.title:
-        return _short(track.title)
+    title = track.title.strip() if track and track.title else ""
+    artist = track.artist.strip() if track and track.artist else ""
+    if artist and title:
+        return _short(f"{artist} – {title}")
+    if title:
+        return _short(title)
     return f"track {track_id}"
 
 

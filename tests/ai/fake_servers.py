@@ -301,3 +301,15 @@ def notes_for_prompt(prompt: str) -> dict[str, Any]:
         ],
         "tags": ["model"],
     }
+
+
+def cooperative_reply(server: FakeGemini | FakeOpenAI, request: RecordedRequest) -> Reply:
+    """A model that reads the prompt: notes for exactly the set's transitions, or an empty
+    reading of a brief (every parameter left to the DJ's options)."""
+    prompt = server.prompt_of(request)
+    if prompt.startswith("Read this request."):
+        return server.answer(
+            {"duration_min": None, "arc": None, "bpm_min": None, "bpm_max": None,
+             "genres": [], "mood": ["sunset"]}
+        )  # fmt: skip
+    return server.answer(notes_for_prompt(prompt))

@@ -10,7 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from .conftest import gemini_config, litellm_config
-from .fake_servers import FIXTURES, FakeGemini, FakeOpenAI, RecordedRequest, notes_for_prompt
+from .fake_servers import (
+    FIXTURES,
+    FakeGemini,
+    FakeOpenAI,
+    RecordedRequest,
+    cooperative_reply,
+    notes_for_prompt,
+)
 
 pytest.importorskip("service.cli.sets")
 
@@ -32,9 +39,7 @@ def build(env: dict[str, str], ai: str) -> dict:
 
 
 def test_a_set_built_with_gemini_carries_the_models_notes(fake_gemini: FakeGemini) -> None:
-    fake_gemini.script(
-        lambda request: FakeGemini.answer(notes_for_prompt(FakeGemini.prompt_of(request)))
-    )
+    fake_gemini.script(lambda request: cooperative_reply(fake_gemini, request))
 
     out = build(gemini_config(fake_gemini), "gemini")
 
@@ -48,9 +53,7 @@ def test_a_set_built_with_gemini_carries_the_models_notes(fake_gemini: FakeGemin
 
 
 def test_a_set_built_with_litellm_carries_the_models_notes(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(
-        lambda request: FakeOpenAI.answer(notes_for_prompt(FakeOpenAI.prompt_of(request)))
-    )
+    fake_openai.script(lambda request: cooperative_reply(fake_openai, request))
 
     out = build(litellm_config(fake_openai), "litellm")
 
@@ -71,14 +74,18 @@ def test_a_set_built_while_the_model_fails_has_local_notes_and_the_reason(
         notes["fallback_reason"] == "gemini answered HTTP 500 INTERNAL (gave up after 3 attempts)"
     )
     assert len(notes["transitions"]) == len(out["tracks"]) - 1
-    assert len(fake_gemini.requests) == 3
+    # three attempts for the notes (and as many for the brief, when the engine reads one)
+    assert len(fake_gemini.requests) in (3, 6)
 
 
 def test_a_model_that_names_a_track_outside_the_set_is_not_believed(
     fake_gemini: FakeGemini,
 ) -> None:
     def hallucinate(request: RecordedRequest):  # type: ignore[no-untyped-def]
-        answer = notes_for_prompt(FakeGemini.prompt_of(request))
+        prompt = FakeGemini.prompt_of(request)
+        if not prompt.startswith("Write the notes"):
+            return cooperative_reply(fake_gemini, request)
+        answer = notes_for_prompt(prompt)
         answer["transitions"][0]["to_id"] = "t-not-in-pool"
         return FakeGemini.answer(answer)
 

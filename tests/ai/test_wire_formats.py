@@ -39,6 +39,8 @@ def test_gemini_asks_for_json_with_the_pydantic_schema(fake_gemini: FakeGemini) 
     assert set(schema["required"]) == {"title", "description", "transitions", "tags"}
     note = schema["properties"]["transitions"]["items"]
     assert set(note["required"]) == {"from_id", "to_id", "note"}
+    # the Gemini Developer API has no additionalProperties (google-genai says so): never sent
+    assert "dditional" not in str(schema)
     assert body["contents"][0]["role"] == "user"
     assert "Write the notes for this set." in body["contents"][0]["parts"][0]["text"]
     assert "one note per transition" in body["systemInstruction"]["parts"][0]["text"]
