@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -78,12 +78,13 @@ class AISettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
-    def from_mapping(cls, config: Mapping[str, str]) -> AISettings:
+    def from_mapping(cls, config: Mapping[str, Any]) -> AISettings:
         """Read AI_PROVIDER, GEMINI_*, LITELLM_*, AI_TIMEOUT_S, AI_MAX_RETRIES, AI_RETRY_*."""
 
         def text(name: str) -> str | None:
             value = config.get(name)
-            return (value.strip() or None) if isinstance(value, str) else None
+            # an app config may hold numbers (AI_TIMEOUT_S=5) where the environment holds text
+            return None if value is None else (str(value).strip() or None)
 
         def number(name: str, default: float, low: float, high: float) -> float:
             raw = text(name)
@@ -207,7 +208,7 @@ class UnconfiguredProvider:
         return params.model_copy(update={"fallback_reason": self.reason})
 
 
-def provider_from_config(config: Mapping[str, str]) -> NotesProvider:
+def provider_from_config(config: Mapping[str, Any]) -> NotesProvider:
     """The provider AI_PROVIDER names (local by default), already wrapped with the local fallback."""
     settings = AISettings.from_mapping(config)
     if settings.provider == "gemini":

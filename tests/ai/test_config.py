@@ -96,3 +96,13 @@ def test_key_shaped_text_is_scrubbed_from_reasons() -> None:
     assert "abc123" not in scrubbed and "SyD3fake" not in scrubbed
     assert scrubbed.startswith("401: Incorrect API key provided: sk-…")
     assert scrub_secrets("token my-own-secret here", ("my-own-secret",)) == "token [key] here"
+
+
+def test_numbers_in_an_app_config_are_read_like_environment_text() -> None:
+    settings = AISettings.from_mapping(
+        {"AI_TIMEOUT_S": 5, "AI_MAX_RETRIES": 0, "AI_PROVIDER": None}
+    )
+
+    assert settings.provider == "local"
+    assert settings.timeout_s == 5.0
+    assert settings.retry.max_retries == 0
