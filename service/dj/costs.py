@@ -2,8 +2,8 @@
 
 The unit is a key clash: mixing two clashing keys at the same tempo costs 1. The cost adds:
 
-**Key** (``key`` × the relation's cost from :mod:`service.dj.keys`: 0 same key, 0.1 ±1, 0.15 relative,
-0.4 diagonal, 0.45/0.5 ±2, 0.7 semitone, 1 clash). Without keylock (the default), the incoming track
+**Key** (``key`` × ``KeyRelation.cost`` from :mod:`service.dj.keys`, documented there: 0 same key,
+0.1 ±1, 0.15 relative, 0.4 diagonal, 0.45 energy boost +2, 0.7 semitone, 1 clash). Without keylock (the default), the incoming track
 is played at the outgoing track's tempo, which moves its key by ``12·log2(tempo ratio)`` semitones
 rounded (:func:`service.dj.keys.key_at_tempo`): about 6 % moves a key one semitone, seven steps round
 the wheel, so a harmonic pair can clash once pitched. Keylock off is the default because it is the

@@ -163,9 +163,8 @@ def to_nml(
     for t in tracks:
         entry = ET.SubElement(collection, "ENTRY")
         volume, directory, file_name = nml_location(t.path or "", mac_volume)
-        ET.SubElement(
-            entry, "LOCATION", DIR=directory, FILE=file_name, VOLUME=volume, VOLUMEID=volume
-        )
+        # no VOLUMEID: it is Traktor's own id of a disk, which an export cannot know
+        ET.SubElement(entry, "LOCATION", DIR=directory, FILE=file_name, VOLUME=volume)
         keys.append(f"{volume}{directory}{file_name}")
         children: dict[str, ET.Element] = {}
         for f in FIELDS:
