@@ -52,6 +52,7 @@ def gemini_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """
 
     def strip(node: Any) -> Any:
+        """The node with every additionalProperties key removed, recursively."""
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k != "additionalProperties"}
         if isinstance(node, list):

@@ -82,11 +82,13 @@ class AISettings:
         """Read AI_PROVIDER, GEMINI_*, LITELLM_*, AI_TIMEOUT_S, AI_MAX_RETRIES, AI_RETRY_*."""
 
         def text(name: str) -> str | None:
+            """The setting as stripped text, or None when unset or blank."""
             value = config.get(name)
             # an app config may hold numbers (AI_TIMEOUT_S=5) where the environment holds text
             return None if value is None else (str(value).strip() or None)
 
         def number(name: str, default: float, low: float, high: float) -> float:
+            """The setting as a number within bounds, or the default when unset."""
             raw = text(name)
             if raw is None:
                 return default

@@ -103,9 +103,12 @@ class ScriptedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            """Records the request, checks its shape, answers with the next scripted reply."""
+
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                """Answer one POST."""
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 try:
@@ -138,7 +141,7 @@ class ScriptedServer:
                     pass  # the client gave up (a timeout test): nothing left to answer
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
+                """Keep test output quiet."""
 
         return Handler
 
