@@ -25,6 +25,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         config["SECRET_KEY"] = secrets.token_urlsafe(32)
         log.warning("no FLASK_SECRET_KEY set: using a random one; sessions end on restart")
     app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_BYTES"])
+    if int(config["TRUSTED_PROXY_HOPS"]) > 0:
+        # Behind a proxy: take the client address and scheme (https → HSTS) from its headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(config["TRUSTED_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     app.extensions["directus"] = DirectusClient(
         config["DIRECTUS_URL"],
@@ -34,7 +41,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
 
     from service.web import health, hooks
+    from service.web.site import init_site
 
     app.register_blueprint(health.bp)
     app.register_blueprint(hooks.bp)
+    init_site(app)
     return app
