@@ -17,6 +17,7 @@ from service.integrations.directus import DirectusClient
 from service.stack import directus, services
 from service.stack.demo import seed_demo
 from service.stack.settings import REPO_ROOT, StackSettings
+from service.web.site.legal import publish_legal_documents
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def run_stack(
             services.create_database(settings.database)
         processes.append(directus.provision(settings))
         service = DirectusClient(settings.directus_url, settings.service_token)
+        publish_legal_documents(service)  # the privacy policy and terms the sign-up page links to
         demo = seed_demo(service, settings.var_dir / "demo-library") if seed else None
 
         env = settings.service_env()
