@@ -19,12 +19,12 @@ from pydantic import BaseModel
 from service.ai.errors import AIError, AIUnavailable, InvalidAnswer
 from service.ai.retry import Retryable
 
-__all__ = ["DEFAULT_GEMINI_MODEL", "GeminiBackend", "gemini_schema"]
+__all__ = ["DEFAULT_GEMINI_MODEL", "GeminiBackend", "gemini_schema", "retry_delay_s"]
 
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
 
 
-def _retry_delay_s(exc: errors.APIError) -> float | None:
+def retry_delay_s(exc: errors.APIError) -> float | None:
     """The wait a 429 asks for: the HTTP Retry-After header or Google's RetryInfo detail."""
     headers = getattr(exc.response, "headers", None) or {}
     header = headers.get("retry-after") if hasattr(headers, "get") else None
@@ -102,7 +102,7 @@ class GeminiBackend:
         except errors.APIError as exc:
             label = f"HTTP {exc.code}" + (f" {exc.status}" if exc.status else "")
             if exc.code == 429 or (exc.code or 0) >= 500:
-                raise Retryable(f"gemini answered {label}", _retry_delay_s(exc)) from exc
+                raise Retryable(f"gemini answered {label}", retry_delay_s(exc)) from exc
             raise AIError(f"gemini refused the request: {label}: {exc.message}") from exc
         except json.JSONDecodeError as exc:  # a 200 from something that is not the Gemini API
             raise AIError(

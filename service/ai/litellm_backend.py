@@ -16,12 +16,32 @@ from pydantic import BaseModel
 from service.ai.errors import AIError, AIUnavailable, InvalidAnswer
 from service.ai.retry import Retryable
 
-__all__ = ["DEFAULT_LITELLM_MODEL", "LiteLLMBackend", "strict_response_format"]
+__all__ = [
+    "DEFAULT_LITELLM_MODEL",
+    "LiteLLMBackend",
+    "retry_after_s",
+    "strict_response_format",
+]
 
 DEFAULT_LITELLM_MODEL = "openai/gpt-4o-mini"
 
 # local model servers ignore the key, but the OpenAI client refuses to send a request without one
 _NO_KEY = "no-key"
+
+
+def retry_after_s(headers: Any) -> float | None:
+    """The wait an OpenAI-style 429 asks for: ``retry-after-ms`` or ``retry-after`` in seconds."""
+    if not hasattr(headers, "get"):
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) * scale
+        except ValueError:
+            continue  # an HTTP date: rare from model APIs, and the backoff covers it
+    return None
 
 
 def _litellm() -> Any:
@@ -96,7 +116,8 @@ class LiteLLMBackend:
                     f"(is {self.api_base or 'the api_base'} an OpenAI-compatible /v1 URL?)"
                 ) from exc
             if status == 429 or (isinstance(status, int) and status >= 500):
-                raise Retryable(f"litellm answered HTTP {status}") from exc
+                headers = getattr(getattr(exc, "response", None), "headers", None)
+                raise Retryable(f"litellm answered HTTP {status}", retry_after_s(headers)) from exc
             detail = text.rsplit("OpenAIException - ", 1)[-1]
             raise AIError(f"litellm refused the request: HTTP {status}: {detail}") from exc
         choices = getattr(response, "choices", None) or []

@@ -59,3 +59,32 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(ValueError, match="bug"):
         call_with_retries(broken, RetryPolicy(3, 0.0, 0.0), "x", sleep=lambda _: None)
     assert len(calls) == 1
+
+
+def test_a_gemini_429_asks_for_the_delay_in_its_retry_info() -> None:
+    from google.genai import errors
+
+    from service.ai.gemini import retry_delay_s
+
+    from .fake_servers import load_fixture
+
+    exc = errors.ClientError(429, load_fixture("gemini_error_429.json"))
+
+    assert retry_delay_s(exc) == 13.0
+    assert retry_delay_s(errors.ServerError(500, load_fixture("gemini_error_500.json"))) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after-ms": "120"}, 0.12),
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "Fri, 27 Nov 2026 05:00:00 GMT"}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_an_openai_429_asks_for_the_delay_in_its_headers(headers: object, wait: float) -> None:
+    from service.ai.litellm_backend import retry_after_s
+
+    assert retry_after_s(headers) == wait
