@@ -363,3 +363,21 @@ def test_an_empty_set_is_not_sent_to_the_model(model: ModelUnderTest) -> None:
     assert model.server.requests == []
     assert notes.provider == "local"
     assert notes.fallback_reason == "the set is empty"
+
+
+def test_the_wait_a_429_asks_for_is_honoured_up_to_the_cap(
+    model: ModelUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    if model.name == "gemini":
+        body = load_fixture("gemini_error_429.json")
+        body["error"]["details"][-1]["retryDelay"] = "0.15s"
+        limited = Reply(429, body)
+    else:
+        limited = Reply(429, load_fixture("openai_error_429.json"), {"retry-after-ms": "150"})
+    model.server.script(limited, model.answer(GOOD_NOTES))
+
+    with caplog.at_level("WARNING", logger="service.ai.retry"):
+        notes = model.provider(AI_RETRY_MAX_DELAY_S="1").annotate(sample_set(), None)
+
+    assert notes.provider == model.name
+    assert "retrying in 0.15 s" in caplog.text
