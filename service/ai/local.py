@@ -344,8 +344,11 @@ def _tags(view: SetView, genres: list[str], mood: list[str]) -> list[str]:
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60,
+    "seventy": 70, "seventy-five": 75, "eighty": 80, "ninety": 90,
 }  # fmt: skip
-_NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
+# longest first, so "forty-five" is read whole rather than as "forty"
+_NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
 
 # canonical genre → spellings, longest first when matching so "melodic techno" beats "techno"
 _GENRES: dict[str, tuple[str, ...]] = {
@@ -393,7 +396,7 @@ _ARC_WORDS: tuple[tuple[str, str], ...] = (
     ("warm-up", r"warm[- ]?up|opening set|opener|early slot|early doors"),
     (
         "cool-down",
-        r"cool[- ]?down|closing set|closer|wind(?:ing)? down|after[- ]?hours|come[- ]?down",
+        r"cool[- ]?down|closing|closer|wind(?:ing)? down|after[- ]?hours|come[- ]?down",
     ),
     ("peak-time", r"peak[- ]?time|peak|prime[- ]?time|main[- ]?room|banging|headline"),
     ("build", r"build(?:s|ing)?(?: up)?|climb(?:s|ing)?|ramp(?:s|ing)? up|rising"),
@@ -433,6 +436,9 @@ def _read_duration(text: str) -> int | None:
     return None
 
 
+_NO_UNIT = r"(?!\s*(?:m|mins?|minutes?|h|hrs?|hours?|tracks?|songs?|%)\b)"
+
+
 def _read_bpm(text: str) -> tuple[float | None, float | None]:
     bpm = r"(\d{2,3}(?:\.\d+)?)"
     match = (
@@ -451,6 +457,13 @@ def _read_bpm(text: str) -> tuple[float | None, float | None]:
             float(high_bound.group(1)) if high_bound else None,
         )
     match = re.search(rf"{bpm}\s*bpm\b", text)
+    if not match:
+        # "hard techno 140-145": two tempo-sized numbers in a range, with no unit, are BPMs
+        unitless = re.search(rf"(?<![\d.:]){bpm}\s*(?:-|–|—|to)\s*{bpm}(?![\d.:]){_NO_UNIT}", text)
+        if unitless:
+            low, high = sorted((float(unitless.group(1)), float(unitless.group(2))))
+            if low >= 60 and high <= 200 and high - low <= 20:
+                return low, high
     if match:
         # "around 128 bpm": ±2 BPM, about 1.5 %, keeps pitch moves well under half a semitone
         centre = float(match.group(1))

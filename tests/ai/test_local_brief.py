@@ -63,6 +63,12 @@ LOCAL = LocalProvider()
         ("half an hour of dnb", 30, None, (None, None), ["drum and bass"], []),
         ("2h 15m of uk garage and breaks, build it up", 135, "build", (None, None),
          ["uk garage", "breaks"], []),
+        ("peak time 2 hrs hard techno 140-145", 120, "peak-time", (140, 145), ["hard techno"], []),
+        ("closing: 3hrs of minimal, 125 to 128", 180, "cool-down", (125, 128), ["minimal"], []),
+        ("rooftop sunset, ninety minutes, disco and nu-disco 118-122 bpm", 90, None, (118, 122),
+         ["disco", "nu disco"], ["rooftop", "sunset"]),
+        ("forty-five minutes of house", 45, None, (None, None), ["house"], []),
+        ("a 120-130 minute set", 130, None, (None, None), [], []),
         ("something nice", None, None, (None, None), [], []),
     ],
 )  # fmt: skip
