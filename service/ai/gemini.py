@@ -8,6 +8,7 @@ provider answers at once).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -22,6 +23,8 @@ from service.ai.retry import Retryable
 __all__ = ["DEFAULT_GEMINI_MODEL", "GeminiBackend", "gemini_schema", "retry_delay_s"]
 
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+
+log = logging.getLogger(__name__)
 
 
 def retry_delay_s(exc: errors.APIError) -> float | None:
@@ -122,6 +125,14 @@ class GeminiBackend:
         finish_name = getattr(finish, "value", finish)
         if finish_name == "MAX_TOKENS":
             raise InvalidAnswer("gemini's answer was cut off (finish reason MAX_TOKENS)")
+        usage = response.usage_metadata
+        if usage is not None:
+            log.info(
+                "gemini %s: %s prompt + %s answer tokens",
+                self.model,
+                usage.prompt_token_count,
+                usage.candidates_token_count,
+            )
         text = response.text
         if not text:
             raise InvalidAnswer(f"gemini returned no text (finish reason {finish_name or 'none'})")

@@ -7,6 +7,7 @@ work without the internet; the bundled copy is enough for us).
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -24,6 +25,8 @@ __all__ = [
 ]
 
 DEFAULT_LITELLM_MODEL = "openai/gpt-4o-mini"
+
+log = logging.getLogger(__name__)
 
 # local model servers ignore the key, but the OpenAI client refuses to send a request without one
 _NO_KEY = "no-key"
@@ -120,6 +123,14 @@ class LiteLLMBackend:
                 raise Retryable(f"litellm answered HTTP {status}", retry_after_s(headers)) from exc
             detail = text.rsplit("OpenAIException - ", 1)[-1]
             raise AIError(f"litellm refused the request: HTTP {status}: {detail}") from exc
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            log.info(
+                "litellm %s: %s prompt + %s answer tokens",
+                self.model,
+                getattr(usage, "prompt_tokens", None),
+                getattr(usage, "completion_tokens", None),
+            )
         choices = getattr(response, "choices", None) or []
         if not choices:
             raise InvalidAnswer("litellm returned no choices")

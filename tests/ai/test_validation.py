@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.ai import InvalidAnswer
 from service.ai.validation import parse_brief_answer, parse_notes_answer
@@ -103,3 +106,45 @@ def test_a_brief_reading_with_a_string_for_a_number_is_a_schema_mismatch() -> No
 
     with pytest.raises(InvalidAnswer, match="does not match the schema: duration_min"):
         parse_brief_answer(raw, "litellm")
+
+
+def verdict(parse_answer: Callable[[], object]) -> str:
+    """ "accepted", or the reason the answer was refused; any other exception propagates."""
+    try:
+        parse_answer()
+    except InvalidAnswer as exc:
+        return str(exc)
+    return "accepted"
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["title", "description", "transitions", "tags", "from_id", "to_id",
+                         "note", "arc", "duration_min", "bpm_min", "bpm_max", "genres", "mood"])
+        | st.text(max_size=8),
+        children,
+        max_size=6,
+    ),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_json_values)
+def test_whatever_json_a_model_returns_is_judged_never_crashes(value: object) -> None:
+    raw = json.dumps(value)
+    for parse_answer in (
+        lambda: parse_notes_answer(raw, sample_set(), "gemini"),
+        lambda: parse_brief_answer(raw, "gemini"),
+    ):
+        assert verdict(parse_answer).startswith(("accepted", "gemini "))
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw=st.text(max_size=200))
+def test_whatever_text_a_model_returns_is_judged_never_crashes(raw: str) -> None:
+    assert verdict(lambda: parse_notes_answer(raw, sample_set(), "litellm")).startswith(
+        ("accepted", "litellm ")
+    )
