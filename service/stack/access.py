@@ -88,20 +88,34 @@ def apply_access(
     return plan
 
 
+def _upsert(
+    client: DirectusClient,
+    route: str,
+    declared: Mapping[str, Any],
+    fields: tuple[str, ...],
+    plan: AccessPlan,
+    check: bool,
+) -> dict[str, Any] | None:
+    """Create or update a pinned-id policy or role; returns it as it was before (None if new)."""
+    kind = {"policies": "policy", "roles": "role"}[route]
+    wanted = {name: declared.get(name) for name in fields}
+    current = _get_or_none(client, f"/{route}/{declared['id']}")
+    if current is None:
+        plan.note(f"create {kind} {declared['name']}")
+        if not check:
+            client.call("POST", f"/{route}", json={"id": declared["id"], **wanted})
+    elif changed := _differences(current, wanted, fields):
+        plan.note(f"update {kind} {declared['name']}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/{route}/{declared['id']}", json=changed)
+    return current
+
+
 def _apply_policy(
     client: DirectusClient, policy: Mapping[str, Any], plan: AccessPlan, check: bool
 ) -> None:
     pid = policy["id"]
-    wanted = {name: policy.get(name) for name in POLICY_FIELDS}
-    current = _get_or_none(client, f"/policies/{pid}")
-    if current is None:
-        plan.note(f"create policy {policy['name']}")
-        if not check:
-            client.call("POST", "/policies", json={"id": pid, **wanted})
-    elif changed := _differences(current, wanted, POLICY_FIELDS):
-        plan.note(f"update policy {policy['name']}: {', '.join(sorted(changed))}")
-        if not check:
-            client.call("PATCH", f"/policies/{pid}", json=changed)
+    current = _upsert(client, "policies", policy, POLICY_FIELDS, plan, check)
 
     declared = {
         (collection, action)
@@ -167,16 +181,7 @@ def _apply_role(
     client: DirectusClient, role: Mapping[str, Any], plan: AccessPlan, check: bool
 ) -> None:
     rid = role["id"]
-    wanted = {name: role.get(name) for name in ROLE_FIELDS}
-    current = _get_or_none(client, f"/roles/{rid}")
-    if current is None:
-        plan.note(f"create role {role['name']}")
-        if not check:
-            client.call("POST", "/roles", json={"id": rid, **wanted})
-    elif changed := _differences(current, wanted, ROLE_FIELDS):
-        plan.note(f"update role {role['name']}: {', '.join(sorted(changed))}")
-        if not check:
-            client.call("PATCH", f"/roles/{rid}", json=changed)
+    current = _upsert(client, "roles", role, ROLE_FIELDS, plan, check)
 
     links = (
         []

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psycopg
 import redis
 
 from service.stack.settings import Database
@@ -17,19 +18,23 @@ from service.stack.settings import Database
 log = logging.getLogger(__name__)
 
 
-def create_database(db: Database, *, drop_first: bool = False) -> bool:
-    """Create the PostgreSQL database if it does not exist; True when it was created."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
+def _maintenance_connection(db: Database) -> psycopg.Connection:
+    """A connection to the server's ``postgres`` database, for creating and dropping others."""
+    return psycopg.connect(
         host=db.host,
         port=db.port,
         user=db.user,
         password=db.password or None,
         dbname="postgres",
         autocommit=True,
-    ) as conn:
+    )
+
+
+def create_database(db: Database, *, drop_first: bool = False) -> bool:
+    """Create the PostgreSQL database if it does not exist; True when it was created."""
+    from psycopg import sql
+
+    with _maintenance_connection(db) as conn:
         if drop_first:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
@@ -43,17 +48,9 @@ def create_database(db: Database, *, drop_first: bool = False) -> bool:
 
 def drop_database(db: Database) -> None:
     """Drop the PostgreSQL database, closing whatever still holds it."""
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(
-        host=db.host,
-        port=db.port,
-        user=db.user,
-        password=db.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with _maintenance_connection(db) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
         )
