@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,32 +200,33 @@ def _upsert_tracks(
     """Create or merge each row as one of the owner's tracks; returns track ids in row order."""
     index = _owner_tracks(directus, owner)
     keys: list[str | None] = []
-    new_rows: list[tuple[str, dict[str, Any]]] = []
+    new_rows: list[dict[str, Any]] = []
+    new_ids: set[str] = set()  # tracks created by this batch merge on creation, not by update
     updates: dict[str, dict[str, Any]] = {}
-    for n, values in enumerate(rows):
+    for values in rows:
         if values is None:
             keys.append(None)
             continue
         key = index.find(values)
         if key is None:
-            key = f"new:{n}"
-            row = {**values, "owner": owner}
+            # Our own primary key: Directus does not return a batch in the order it was sent.
+            key = str(uuid.uuid4())
+            row = {**values, "id": key, "owner": owner}
             index.add(key, row)
-            new_rows.append((key, row))
-        elif not key.startswith("new:"):
+            new_rows.append(row)
+            new_ids.add(key)
+        elif key not in new_ids:
             changes = _merge_changes({**index.rows[key], **updates.get(key, {})}, values)
             if changes:
                 updates.setdefault(key, {}).update(changes)
         keys.append(key)
-    created: dict[str, str] = {}
     for chunk in _chunks(new_rows, BATCH):
-        stored = directus.create_items("tracks", [row for _, row in chunk])
-        created.update({key: str(item["id"]) for (key, _), item in zip(chunk, stored, strict=True)})
+        directus.create_items("tracks", chunk)
     if updates:
         directus.update_batch(
             "tracks", [{"id": key, **changes} for key, changes in updates.items()]
         )
-    return [created.get(k, k) if k is not None else None for k in keys]
+    return keys
 
 
 def ingest(directus: DirectusClient, playlist: dict[str, Any], progress: state.ItemState) -> None:
