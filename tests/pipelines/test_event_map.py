@@ -60,7 +60,7 @@ def test_job_ids_are_deterministic_and_safe_for_rq() -> None:
         "set-generate-6f1c0f5e-1d2a-4c43-9d7b-3a1f0e2b9c11"
     )
     assert job_id("ingest", "abc") == job_id("ingest", "abc")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be part of a job id"):
         job_id("ingest", "../../etc")
 
 
