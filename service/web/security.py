@@ -128,8 +128,8 @@ def start_session(user_id: str, refresh_token: str | None) -> None:
     session.clear()
     sid = secrets.token_urlsafe(32)
     record = {"user_id": user_id, "refresh_token": refresh_token, "started_at": time.time()}
-    _redis().setex(
-        SESSION_PREFIX + sid, int(current_app.config["SESSION_TTL_S"]), json.dumps(record)
+    _redis().set(
+        SESSION_PREFIX + sid, json.dumps(record), ex=int(current_app.config["SESSION_TTL_S"])
     )
     session["sid"] = sid
     session.permanent = True

@@ -135,6 +135,7 @@ def render_error(error: HTTPException) -> Any:
     return response
 
 
+@bp.errorhandler(DirectusError)
 def render_unavailable(error: DirectusError) -> Any:
     """Directus down or refusing us: say so plainly instead of a stack trace."""
     from flask import render_template
@@ -151,5 +152,4 @@ def init_site(app: Flask) -> None:
     filters.register(app)
     for status in (400, 404, 405, 413, 429):
         app.register_error_handler(status, render_error)
-    bp.register_error_handler(DirectusError, render_unavailable)
     app.register_blueprint(bp)
