@@ -221,12 +221,18 @@ _ARC_TITLE = {
     "cool-down": "Cool-Down",
 }
 _ARC_SENTENCE = {
-    "warm-up": "The energy follows a warm-up arc, opening low and rising gently",
-    "build": "The energy builds steadily from start to finish",
-    "peak-time": "The energy stays high throughout, as a peak-time slot needs",
-    "journey": "The energy makes a journey: it builds, peaks and releases",
-    "cool-down": "The energy winds down from high to low for the closing slot",
+    "warm-up": "It follows a warm-up arc, opening low and rising gently",
+    "build": "It follows a build arc, climbing steadily",
+    "peak-time": "It follows a peak-time arc, high and steady",
+    "journey": "It follows a journey arc: build, peak, release",
+    "cool-down": "It follows a cool-down arc, from high to low",
 }
+
+
+def _score_number(view: SetView, name: str) -> float | None:
+    """A scorecard figure if the engine gave it as a number (the scorecard's keys may grow)."""
+    value = view.score.get(name) if view.score else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _genres(tracks: Sequence[TrackView]) -> list[str]:
@@ -314,11 +320,15 @@ def _description(view: SetView, genres: list[str]) -> str:
         arc = _ARC_SENTENCE.get(view.arc or "")
         low = min(t.energy for _, t in energies if t.energy is not None)
         where = f"{_track_name(peak, peak.id)} at track {peak_index + 1} of {len(tracks)}"
-        if arc:
-            line = f"{arc}, ranging from {low} to {peak.energy} and peaking with {where}."
-        else:
-            line = f"Energy ranges from {low} to {peak.energy} and peaks with {where}."
-        sentences.append(line)
+        line = f"energy ranges from {low} to {peak.energy} and peaks with {where}"
+        rmse = _score_number(view, "arc_rmse")
+        if arc and rmse is not None:
+            line += f", a typical track sitting {rmse:.1f} energy steps off the curve"
+        sentences.append(f"{arc}; {line}." if arc else f"{line[0].upper()}{line[1:]}.")
+    repeats = _score_number(view, "same_artist_adjacencies")
+    if repeats:
+        times = "once" if repeats == 1 else f"{int(repeats)} times"
+        sentences.append(f"The same artist plays twice in a row {times}.")
     return _short(" ".join(sentences), LIMITS["description_chars"])
 
 

@@ -175,3 +175,20 @@ def test_a_move_into_double_time_is_named() -> None:
     note = LOCAL.annotate(view, None).transitions[0].note
 
     assert "rises from 86 to 174 BPM (1.1 %), mixed in double time" in note
+
+
+def test_the_description_reports_the_arc_fit_and_artist_repeats_from_the_scorecard() -> None:
+    view = sample_set()
+    view = SetView(
+        view.tracks,
+        view.transitions,
+        {**view.score, "arc_rmse": 0.84, "same_artist_adjacencies": 2},
+        "journey",
+        view.duration_s,
+    )
+
+    description = LOCAL.annotate(view, None).description
+
+    assert "It follows a journey arc: build, peak, release;" in description
+    assert "a typical track sitting 0.8 energy steps off the curve" in description
+    assert "The same artist plays twice in a row 2 times." in description
