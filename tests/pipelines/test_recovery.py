@@ -1,0 +1,161 @@
+"""Recovery: lost events, dead workers and repeated deliveries end in one result and one charge."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from rq.job import Job
+
+from service.jobs.sweep import sweep
+from service.web.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from tests.pipelines.helpers import (
+    charges,
+    make_dj,
+    make_library,
+    signed_post,
+    wait_for,
+    wait_for_status,
+)
+from tests.support.stack import TEST_SERVICE_ENV
+
+pytestmark = pytest.mark.stack
+
+STALE_S = float(TEST_SERVICE_ENV["SWEEP_STALE_S"])
+DEAD_S = float(TEST_SERVICE_ENV["SWEEP_DEAD_WORKER_S"])
+
+
+def _sweep(stack):
+    return sweep(stack.service, stack.redis, stale_s=STALE_S, dead_worker_s=DEAD_S)
+
+
+def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
+    stack, service_processes
+) -> None:
+    owner = make_dj(stack.service, grant=5)
+    playlist = make_library(stack.service, owner, 100)
+    created = stack.service.create_item(
+        "sets", {"owner": owner, "playlist": playlist, "parameters": {"time_budget_s": 6}}
+    )
+    job_id = f"set-generate-{created['id']}"
+    wait_for(
+        lambda: stack.service.get_item("sets", created["id"])["progress"] >= 30,
+        30,
+        "the set job to be charged and planning",
+    )
+    [worker] = [w for w in service_processes.workers if w.poll() is None]
+
+    service_processes.kill_worker(worker)
+
+    stuck = stack.service.get_item("sets", created["id"])
+    assert stuck["status"] == "running"
+    assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]
+    service_processes.start_worker()
+    report = wait_for(lambda: _sweep(stack).abandoned, 30, "the sweep to find the dead worker")
+    assert report == [job_id]
+    done = wait_for_status(stack.service, "sets", created["id"], ("done", "failed"), 60)
+    assert done["status"] == "done", done["error"]
+    assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]
+    rows = stack.service.list_items(
+        "set_tracks", filter={"set": {"_eq": created["id"]}}, fields=["position", "track"], limit=-1
+    )
+    assert sorted(r["position"] for r in rows) == list(range(1, 101))
+    assert len({r["track"] for r in rows}) == 100
+    # Once done, the sweep leaves it alone.
+    time.sleep(STALE_S + 0.5)
+    assert job_id not in _sweep(stack).enqueued
+
+
+def test_an_event_lost_while_the_service_is_down_is_recovered_by_the_sweep(
+    stack, service_processes
+) -> None:
+    owner = make_dj(stack.service, grant=2)
+    playlist = make_library(stack.service, owner, 8)
+    service_processes.stop_web()
+    try:
+        created = stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
+        # The extension retries for about 4 s, then gives up and logs.
+        time.sleep(5.5)
+        job_id = f"set-generate-{created['id']}"
+        assert not Job.exists(job_id, connection=stack.redis)
+        assert stack.service.get_item("sets", created["id"])["status"] == "queued"
+    finally:
+        service_processes.start_web()
+
+    report = _sweep(stack)
+
+    assert job_id in report.enqueued
+    done = wait_for_status(stack.service, "sets", created["id"], ("done", "failed"), 30)
+    assert done["status"] == "done", done["error"]
+    assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]
+
+
+def test_the_sweep_does_not_double_a_job_that_is_waiting(stack, service_processes) -> None:
+    owner = make_dj(stack.service, grant=2)
+    service_processes.stop_workers()
+    try:
+        playlist = make_library(stack.service, owner, 6)
+        created = stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
+        job_id = f"set-generate-{created['id']}"
+        wait_for(lambda: Job.exists(job_id, connection=stack.redis), 10, "the job")
+        time.sleep(STALE_S + 0.5)
+        report = _sweep(stack)
+        assert job_id in report.waiting and job_id not in report.enqueued
+    finally:
+        service_processes.start_worker()
+    assert wait_for_status(stack.service, "sets", created["id"], ("done",), 30)
+    assert len(charges(stack.service, created["id"])) == 1
+
+
+def _event(key: str) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "event": "items.create",
+        "collection": "sets",
+        "keys": [key],
+        "user": None,
+        "ts": time.time(),
+    }
+
+
+def test_forged_stale_and_malformed_requests_start_nothing(stack, service_processes) -> None:
+    url, secret = service_processes.url, stack.settings.hook_secret
+    key = str(uuid.uuid4())
+    forged = signed_post(url, "guessed-secret", _event(key))
+    stale = signed_post(url, secret, _event(key), timestamp=int(time.time()) - 600)
+    body = b'{"id": "x"'
+    stamp = str(int(time.time()))
+    malformed = requests.post(
+        f"{url}/hooks/directus",
+        data=body,
+        headers={TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(secret, stamp, body)},
+        timeout=5,
+    )
+    assert (forged.status_code, stale.status_code, malformed.status_code) == (401, 401, 400)
+    assert not Job.exists(f"set-generate-{key}", connection=stack.redis)
+
+
+def test_the_same_event_delivered_five_times_at_once_starts_one_job(
+    stack, service_processes
+) -> None:
+    url, secret = service_processes.url, stack.settings.hook_secret
+    key = str(uuid.uuid4())  # no such set: the one job finds nothing to do
+    event = _event(key)
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: signed_post(url, secret, event), range(5)))
+    assert [a.status_code for a in answers] == [202] * 5
+    assert sorted(a.json()["status"] for a in answers) == ["accepted"] + ["duplicate"] * 4
+    assert json.loads(json.dumps(answers[0].json()))["id"] == event["id"]
+    job = wait_for(
+        lambda: (
+            Job.exists(f"set-generate-{key}", connection=stack.redis)
+            and Job.fetch(f"set-generate-{key}", connection=stack.redis)
+        ),
+        10,
+        "the job",
+    )
+    assert job.meta["item_id"] == key
