@@ -140,6 +140,14 @@ def run_stack(
                 env,
             )
         )
+        # The sweep re-enqueues items stuck in queued/running (lost events, dead workers).
+        processes.append(
+            _spawn(
+                [_bin("rq"), "cron", "--url", settings.redis_url, "service/jobs/cron.py"],
+                settings.var_dir / "cron.log",
+                env,
+            )
+        )
         _wait_for_http(f"{settings.site_url}/healthz", web, web_log)
         pid_file(settings).write_text(
             "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in processes)))
