@@ -146,6 +146,66 @@ class ScriptedServer:
         return Handler
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+# Fields the Gemini API knows (proto JSON accepts camelCase or snake_case); anything else is a 400
+# "Invalid JSON payload received. Unknown name" from the real service.
+_GEMINI_BODY = {
+    "contents",
+    "system_instruction",
+    "generation_config",
+    "safety_settings",
+    "tools",
+    "tool_config",
+    "cached_content",
+    "labels",
+}
+_GEMINI_CONFIG = {
+    "temperature",
+    "top_p",
+    "top_k",
+    "candidate_count",
+    "max_output_tokens",
+    "stop_sequences",
+    "response_mime_type",
+    "response_schema",
+    "response_json_schema",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "response_logprobs",
+    "logprobs",
+    "thinking_config",
+    "media_resolution",
+}
+_GEMINI_SCHEMA = {"type", "format", "title", "description", "nullable", "enum", "max_items",
+                  "min_items", "properties", "required", "min_properties", "max_properties",
+                  "min_length", "max_length", "pattern", "example", "any_of",
+                  "property_ordering", "default", "items", "minimum", "maximum"}  # fmt: skip
+
+
+def _unknown_schema_fields(schema: Any, where: str = "responseSchema") -> list[str]:
+    if not isinstance(schema, dict):
+        return []
+    problems = [f"unknown field {where}.{k}" for k in schema if _snake(k) not in _GEMINI_SCHEMA]
+    for name, sub in (schema.get("properties") or {}).items():
+        problems += _unknown_schema_fields(sub, f"{where}.properties.{name}")
+    problems += _unknown_schema_fields(schema.get("items"), f"{where}.items")
+    for i, sub in enumerate(schema.get("anyOf") or schema.get("any_of") or []):
+        problems += _unknown_schema_fields(sub, f"{where}.anyOf[{i}]")
+    return problems
+
+
+# Chat completion parameters of OpenAI's API; a strict server refuses others
+_OPENAI_BODY = {"model", "messages", "response_format", "temperature", "top_p", "n", "stream",
+                "stop", "max_tokens", "max_completion_tokens", "presence_penalty",
+                "frequency_penalty", "logit_bias", "user", "seed", "tools", "tool_choice",
+                "parallel_tool_calls", "logprobs", "top_logprobs", "stream_options",
+                "reasoning_effort", "metadata", "store", "service_tier"}  # fmt: skip
+
+
 class FakeGemini(ScriptedServer):
     """Speaks the Gemini API's generateContent as google-genai 3.3.0 calls it."""
 
@@ -181,6 +241,11 @@ class FakeGemini(ScriptedServer):
             problems.append("generationConfig.responseMimeType is not application/json")
         if not isinstance(config.get("responseSchema") or config.get("responseJsonSchema"), dict):
             problems.append("generationConfig has no responseSchema")
+        problems += [f"unknown field {k}" for k in body if _snake(k) not in _GEMINI_BODY]
+        problems += [
+            f"unknown field generationConfig.{k}" for k in config if _snake(k) not in _GEMINI_CONFIG
+        ]
+        problems += _unknown_schema_fields(config.get("responseSchema"))
         return problems
 
     def shape_error_reply(self, problems: list[str]) -> Reply:
@@ -247,6 +312,7 @@ class FakeOpenAI(ScriptedServer):
             problems.append("response_format.json_schema.strict is not true")
         elif schema.get("additionalProperties") is not False:
             problems.append("strict schemas need additionalProperties: false")
+        problems += [f"unrecognized request argument: {k}" for k in body if k not in _OPENAI_BODY]
         return problems
 
     def shape_error_reply(self, problems: list[str]) -> Reply:

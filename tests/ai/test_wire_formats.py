@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 
 from service.ai import provider_from_config
@@ -116,3 +120,51 @@ def test_recorded_error_payloads_have_the_real_envelopes(status: int) -> None:
     assert gemini["status"] in {"RESOURCE_EXHAUSTED", "INTERNAL", "UNAVAILABLE"}
     openai = load_fixture(f"openai_error_{status}.json")["error"]
     assert {"message", "type", "param", "code"} <= set(openai)
+
+
+def _post(url: str, body: dict, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_fake_gemini_refuses_what_the_real_api_refuses(fake_gemini: FakeGemini) -> None:
+    fake_gemini.script(fake_gemini.answer(GOOD_NOTES))
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "systemInstruction": {"parts": [{"text": "rules"}]},
+        "generationConfig": {
+            "responseMimeType": "application/json",
+            "responseSchema": {"type": "OBJECT", "additionalProperties": False},
+        },
+    }
+    url = f"{fake_gemini.url}/v1/models/gemini-2.5-flash:generateContent"
+
+    status = _post(url, body, {"x-goog-api-key": "test-gemini-key"})
+
+    assert status == 400
+    assert fake_gemini.shape_errors == ["unknown field responseSchema.additionalProperties"]
+    fake_gemini.shape_errors.clear()  # expected here; the fixture fails on any left over
+
+
+def test_the_fake_openai_refuses_a_missing_key_and_a_loose_schema(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(fake_openai.answer(GOOD_NOTES))
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
+    }
+
+    status = _post(f"{fake_openai.url}/v1/chat/completions", body, {})
+
+    assert status == 400
+    assert fake_openai.shape_errors == [
+        "missing or wrong Authorization bearer key",
+        "response_format.json_schema.strict is not true",
+    ]
+    fake_openai.shape_errors.clear()
