@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 PROVIDER_NAMES: tuple[str, ...] = ("local", "gemini", "litellm")
 
+REASON_CHARS = 300  # longest fallback reason kept with a set
+
 
 class NotesProvider(Protocol):
     """Writes notes for a set and reads a DJ's brief."""
@@ -161,7 +163,9 @@ class ModelProvider:
             # a bug or an SDK surprise must not cost the DJ their notes: fall back, keep the trace
             log.error("%s failed unexpectedly", self.name, exc_info=exc)
             reason = f"{self.name} failed unexpectedly: {type(exc).__name__}: {exc}"
-        return scrub_secrets(reason, getattr(self.backend, "secrets", ()))
+        reason = scrub_secrets(reason, getattr(self.backend, "secrets", ()))
+        # stored with the set and shown on its page: a sentence, not a server's whole error page
+        return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
 
     def annotate(self, set_view: SetView, brief: str | None) -> SetNotes:
         """Notes from the model if they pass validation, else local notes with the reason."""

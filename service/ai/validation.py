@@ -93,7 +93,9 @@ def _check_text(
     for value in known:
         rest = rest.replace(value, " ")
     if match := _PLACEHOLDER.search(rest):
-        raise InvalidAnswer(f"{provider} left placeholder text in the {what}: {match.group(0)!r}")
+        raise InvalidAnswer(
+            f"{provider} left placeholder text in the {what}: {match.group(0)[:60]!r}"
+        )
     return text
 
 

@@ -381,3 +381,19 @@ def test_the_wait_a_429_asks_for_is_honoured_up_to_the_cap(
 
     assert notes.provider == model.name
     assert "retrying in 0.15 s" in caplog.text
+
+
+def test_a_long_error_page_is_cut_to_a_readable_reason(model: ModelUnderTest) -> None:
+    message = "Bad request: " + "details " * 400
+    body = (
+        {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+        if model.name == "gemini"
+        else {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    )
+    model.server.script(Reply(400, body))
+
+    notes = model.provider().annotate(sample_set(), None)
+
+    assert notes.provider == "local"
+    assert notes.fallback_reason.startswith(f"{model.name} refused the request: HTTP 400")
+    assert len(notes.fallback_reason) <= 300
