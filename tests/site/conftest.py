@@ -150,6 +150,9 @@ def make_library(
             for title, artist, bpm, key, energy in titles
         ],
     )
+    # A batch create answers in primary-key order, not in the order sent: put them back in order.
+    by_title = {t["title"]: t for t in tracks}
+    tracks = [by_title[title] for title, *_ in titles]
     playlist = service.create_item(
         "playlists",
         {"owner": owner, "name": "Friday", "status": "done", "progress": 100,

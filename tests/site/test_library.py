@@ -1,0 +1,131 @@
+"""The dashboard, the upload (files into their own folder, a queued playlist, one ingest job) and the
+import page with its problem report in plain words."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rq import Queue
+from rq.job import Job
+
+from service import ledger
+from service.jobs.queue import job_id
+from service.stack.demo import DEMO_TRACKS, write_demo_library
+from tests.site.conftest import csrf, make_library
+
+pytestmark = pytest.mark.stack
+
+
+def test_the_dashboard_shows_the_balance_with_history_playlists_and_sets(stack, dj_client) -> None:
+    dj, browser = dj_client
+    ledger.record(stack.service, dj.id, -1, "set_charge", f"set:test-{dj.id}")
+    make_library(stack.service, dj.id)
+    page = browser.get("/dashboard")
+    assert page.status_code == 200
+    assert 'data-testid="balance">2<' in page.text
+    assert "signup grant" in page.text and "set charge" in page.text
+    assert "+3" in page.text and "-1" in page.text
+    assert "Friday" in page.text
+
+
+def test_uploading_a_playlist_with_its_audio_records_a_queued_import(
+    stack, site_redis, dj_client, tmp_path
+) -> None:
+    dj, browser = dj_client
+    audio, playlist_file = write_demo_library(tmp_path)
+    files = [(path.open("rb"), path.name) for path in audio]
+    response = browser.post(
+        "/playlists",
+        data={
+            "csrf_token": csrf(browser),
+            "name": "Demo night",
+            "playlist": (playlist_file.open("rb"), playlist_file.name),
+            "audio": files,
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    playlist_id = response.headers["Location"].rsplit("/", 1)[1]
+    item = stack.service.get_item("playlists", playlist_id)
+    assert item["owner"] == dj.id
+    assert item["name"] == "Demo night"
+    assert item["source_format"] == "m3u8"
+    stored = stack.service.list_items(
+        "directus_files",
+        filter={"folder": {"_eq": item["upload_folder"]}},
+        fields=["id", "filename_download", "type"],
+        limit=-1,
+    )
+    names = {f["filename_download"] for f in stored}
+    assert names == {t.filename for t in DEMO_TRACKS} | {"demo.m3u8"}
+    assert item["source_file"] in {f["id"] for f in stored}
+    assert all(f["type"] == "audio/wav" for f in stored if f["filename_download"].endswith(".wav"))
+
+    jobs = Queue("default", connection=site_redis).job_ids
+    assert jobs.count(job_id("ingest", playlist_id)) == 1
+    assert Job.fetch(job_id("ingest", playlist_id), connection=site_redis).args == (playlist_id,)
+
+    page = browser.get(f"/playlists/{playlist_id}")
+    assert page.status_code == 200
+    assert 'data-status-url="/playlists/' in page.text and "<progress" in page.text
+    status = browser.get(f"/playlists/{playlist_id}/status")
+    assert status.json["status"] in ("queued", "running", "done")
+
+
+def test_an_upload_from_the_progress_script_gets_json_back(stack, dj_client, tmp_path) -> None:
+    _, browser = dj_client
+    response = browser.post(
+        "/playlists",
+        data={
+            "csrf_token": csrf(browser),
+            "playlist": (io.BytesIO(b"#EXTM3U\nmissing.mp3\n"), "set.m3u8"),
+        },
+        content_type="multipart/form-data",
+        headers={"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"},
+    )
+    assert response.status_code == 201
+    assert response.json["redirect"].startswith("/playlists/")
+
+
+def test_a_file_that_is_not_a_playlist_is_refused_and_nothing_is_recorded(stack, dj_client) -> None:
+    dj, browser = dj_client
+    response = browser.post(
+        "/playlists",
+        data={"csrf_token": csrf(browser), "playlist": (io.BytesIO(b"MZ"), "setup.exe")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "is not a playlist file we read" in response.text
+    assert stack.service.count("playlists", {"owner": {"_eq": dj.id}}) == 0
+
+
+def test_the_import_problems_read_as_plain_sentences(stack, dj_client) -> None:
+    dj, browser = dj_client
+    library = make_library(stack.service, dj.id)
+    stack.service.update_item(
+        "playlists",
+        library["playlist"],
+        {
+            "entry_count": 6,
+            "problems": [
+                {"line": 7, "reason": "no uploaded file matches this entry", "path": "Lost.mp3"},
+                {"line": None, "reason": "the file is not audio we can read."},
+            ],
+        },
+    )
+    page = browser.get(f"/playlists/{library['playlist']}").text
+    assert "Line 7 (Lost.mp3): no uploaded file matches this entry." in page
+    assert "An entry: the file is not audio we can read." in page
+    assert "4 of 6 entries matched" in page
+    assert "8A · Am" in page and "122" in page
+
+
+def test_a_failed_import_says_why(stack, dj_client) -> None:
+    dj, browser = dj_client
+    playlist = stack.service.create_item(
+        "playlists",
+        {"owner": dj.id, "name": "Broken", "status": "failed", "error": "The playlist is empty."},
+    )
+    page = browser.get(f"/playlists/{playlist['id']}").text
+    assert "The playlist is empty." in page

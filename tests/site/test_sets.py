@@ -1,0 +1,218 @@
+"""New sets (price first, intent recorded, one job) and the set page: order, badges, energy chart,
+notes, every download, delete."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from rq import Queue
+
+from service.jobs.queue import job_id
+from service.web.site.filters import badge
+from tests.site.conftest import TRACKS, csrf, make_done_set, make_library
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def library(stack, dj_client):
+    dj, _ = dj_client
+    return make_library(stack.service, dj.id)
+
+
+def test_the_new_set_page_shows_the_price_before_confirming(stack, dj_client, library) -> None:
+    _, browser = dj_client
+    stack.admin.update_singleton("app_settings", {"set_price_tokens": 2})
+    try:
+        page = browser.get(f"/sets/new?playlist={library['playlist']}").text
+    finally:
+        stack.admin.update_singleton("app_settings", {"set_price_tokens": 1})
+    assert "This set costs <strong>2</strong> tokens. Your balance: 3." in page
+    assert "Build the set for 2 tokens" in page
+    for title, *_ in TRACKS:
+        assert title in page  # offered as first and last track
+
+
+def test_creating_a_set_records_intent_and_enqueues_one_job(
+    stack, site_redis, dj_client, library
+) -> None:
+    dj, browser = dj_client
+    first, last = library["tracks"][0], library["tracks"][-1]
+    response = browser.post(
+        "/sets",
+        data={
+            "csrf_token": csrf(browser),
+            "playlist": library["playlist"],
+            "duration_min": "60",
+            "arc": "peak-time",
+            "first": first,
+            "last": last,
+            "bpm_min": "120",
+            "bpm_max": "132",
+            "brief": "Warm and deep, then up",
+        },
+    )
+    assert response.status_code == 303
+    set_id = response.headers["Location"].rsplit("/", 1)[1]
+    item = stack.service.get_item("sets", set_id)
+    assert item["owner"] == dj.id and item["playlist"] == library["playlist"]
+    assert item["brief"] == "Warm and deep, then up"
+    assert item["parameters"] == {
+        "duration_min": 60, "arc": "peak-time", "first": first, "last": last,
+        "bpm_min": 120.0, "bpm_max": 132.0,
+    }  # fmt: skip
+    assert item["status"] == "queued"
+    assert Queue("default", connection=site_redis).job_ids.count(job_id("generate", set_id)) == 1
+    page = browser.get(f"/sets/{set_id}")
+    assert "<progress" in page.text and f'data-status-url="/sets/{set_id}/status"' in page.text
+    assert browser.get(f"/sets/{set_id}/status").json == {
+        "status": "queued", "progress": 0, "error": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"bpm_min": "130", "bpm_max": "120"}, "lowest BPM is above the highest"),
+        ({"duration_min": "2"}, "Target length must be between 5 and 600"),
+        ({"arc": "sideways"}, "Choose one of the energy arcs"),
+        ({"first": "same", "last": "same"}, "must differ"),
+        ({"first": "00000000-0000-0000-0000-000000000000"}, "must be one of this playlist"),
+        ({"brief": "x" * 1001}, "Keep the brief under 1000"),
+    ],
+)
+def test_a_wrong_set_request_is_explained_and_not_recorded(
+    stack, dj_client, library, fields, message
+) -> None:
+    dj, browser = dj_client
+    if fields.get("first") == "same":
+        fields = {"first": library["tracks"][0], "last": library["tracks"][0]}
+    response = browser.post(
+        "/sets", data={"csrf_token": csrf(browser), "playlist": library["playlist"], **fields}
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert stack.service.count("sets", {"owner": {"_eq": dj.id}}) == 0
+
+
+def test_without_enough_tokens_no_set_is_recorded(stack, site_app, make_dj) -> None:
+    from tests.site.conftest import log_in, new_client
+
+    dj = make_dj(tokens=0)
+    library = make_library(stack.service, dj.id)
+    browser = log_in(new_client(site_app), dj)
+    page = browser.get(f"/sets/new?playlist={library['playlist']}").text
+    assert "You do not have enough tokens" in page
+    response = browser.post(
+        "/sets", data={"csrf_token": csrf(browser), "playlist": library["playlist"]}
+    )
+    assert response.status_code == 402
+    assert "your balance is 0" in response.text
+    assert stack.service.count("sets", {"owner": {"_eq": dj.id}}) == 0
+
+
+def test_a_playlist_still_importing_cannot_be_built_from(stack, dj_client) -> None:
+    dj, browser = dj_client
+    playlist = stack.service.create_item(
+        "playlists", {"owner": dj.id, "name": "Busy", "status": "running"}
+    )
+    response = browser.post("/sets", data={"csrf_token": csrf(browser), "playlist": playlist["id"]})
+    assert response.status_code == 400
+    assert "still being imported" in response.text
+
+
+def test_a_finished_set_shows_order_badges_tips_chart_and_notes(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, library)
+    html = browser.get(f"/sets/{set_id}").text
+    assert "<h1>Harbour to Pressure</h1>" in html
+    assert "From deep to peak in four steps." in html
+    positions = [html.index(title) for title, *_ in TRACKS]
+    assert positions == sorted(positions)  # play order
+    assert "8A · Am" in html and "8B · C" in html and "3A · Bbm" in html
+    assert html.count("badge badge-green") == 2 and html.count("badge badge-red") == 1
+    assert "key: relative · tempo +0.8 % · energy +1" in html
+    assert "Tip: Long blend over 32 bars." in html
+    assert "Lifts the mood without a bump." in html
+    assert '<svg class="energy-chart"' in html
+    assert html.count('<polyline class="played"') == 1 and '<polyline class="target"' in html
+    assert html.count('<circle class="point"') == 4
+    assert "build (4 → 8)" in html
+    for fmt in ("rekordbox", "nml", "m3u8", "csv", "json"):
+        assert f'href="/sets/{set_id}/download/{fmt}"' in html
+
+
+def test_badges_follow_key_and_tempo() -> None:
+    assert badge({"relation": "±1", "harmonic": True, "tempo_change_pct": 2.9})[0] == "green"
+    assert badge({"relation": "±1", "harmonic": True, "tempo_change_pct": 4.0})[0] == "amber"
+    assert badge({"relation": "diagonal", "harmonic": False, "tempo_change_pct": 0.0})[0] == "amber"
+    assert badge({"relation": None, "harmonic": None, "tempo_change_pct": None})[0] == "amber"
+    assert badge({"relation": "clash", "harmonic": False, "tempo_change_pct": 0.0})[0] == "red"
+    assert badge({"relation": "same key", "harmonic": True, "tempo_change_pct": -6.5})[0] == "red"
+
+
+def test_every_download_is_the_set_in_play_order(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, library)
+    titles = [title for title, *_ in TRACKS]
+
+    rekordbox = browser.get(f"/sets/{set_id}/download/rekordbox")
+    assert rekordbox.status_code == 200
+    assert (
+        rekordbox.headers["Content-Disposition"] == 'attachment; filename="Harbour-to-Pressure.xml"'
+    )
+    root = ET.fromstring(rekordbox.data)
+    assert root.tag == "DJ_PLAYLISTS"
+    by_id = {t.get("TrackID"): t for t in root.iter("TRACK") if t.get("TrackID")}
+    order = [by_id[t.get("Key")].get("Name") for t in root.find("PLAYLISTS").iter("TRACK")]
+    assert order == titles
+    assert by_id[root.find("PLAYLISTS").iter("TRACK").__next__().get("Key")].get("Location") == (
+        "file://localhost/Users/dj/Music/Lumen%20Drift%20-%20First%20Light.mp3"
+    )
+
+    nml = ET.fromstring(browser.get(f"/sets/{set_id}/download/nml").data)
+    assert [e.get("TITLE") for e in nml.find("COLLECTION")] == titles
+
+    m3u8 = browser.get(f"/sets/{set_id}/download/m3u8").text
+    assert m3u8.startswith("#EXTM3U") and m3u8.index("First Light") < m3u8.index("Pressure Point")
+
+    rows = list(csv.DictReader(io.StringIO(browser.get(f"/sets/{set_id}/download/csv").text)))
+    assert [r["title"] for r in rows] == titles
+
+    payload = json.loads(browser.get(f"/sets/{set_id}/download/json").data)
+    assert [t["title"] for t in payload["tracks"]] == titles
+    assert payload["title"] == "Harbour to Pressure"
+
+    assert browser.get(f"/sets/{set_id}/download/serato").status_code == 404
+
+
+def test_a_set_not_finished_has_no_downloads(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    item = stack.service.create_item(
+        "sets", {"owner": dj.id, "playlist": library["playlist"], "status": "running"}
+    )
+    assert browser.get(f"/sets/{item['id']}/download/rekordbox").status_code == 404
+
+
+def test_a_failed_set_says_why(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    item = stack.service.create_item(
+        "sets",
+        {"owner": dj.id, "playlist": library["playlist"], "status": "failed",
+         "error": "This set costs 1 token and your balance is 0."},
+    )  # fmt: skip
+    assert "your balance is 0" in browser.get(f"/sets/{item['id']}").text
+
+
+def test_deleting_a_set_removes_it_and_its_order(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, library)
+    response = browser.post(f"/sets/{set_id}/delete", data={"csrf_token": csrf(browser)})
+    assert response.status_code == 303 and response.headers["Location"] == "/dashboard"
+    assert stack.service.count("sets", {"id": {"_eq": set_id}}) == 0
+    assert stack.service.count("set_tracks", {"set": {"_eq": set_id}}) == 0
+    assert browser.get(f"/sets/{set_id}").status_code == 404
