@@ -16,6 +16,7 @@ crashes happen, the unique references keep it to one charge and at most one refu
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from service import ledger
@@ -34,6 +35,21 @@ log = logging.getLogger(__name__)
 COLLECTION = "sets"
 MAX_TIME_BUDGET_S = 10.0
 BATCH = 200
+
+
+class _Clock:
+    """Seconds spent in each step, for the job's log line."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name], self.last = now - self.last, now
+
+    def __str__(self) -> str:
+        return " ".join(f"{name} {seconds:.2f}s" for name, seconds in self.laps.items())
 
 
 def run(set_id: str) -> str:
@@ -151,6 +167,7 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
     """Charge, plan, annotate, write: the set's whole pipeline."""
     set_id, owner = str(item["id"]), item["owner"]
     config = load_config()
+    clock = _Clock()
     reference = ledger.set_reference(set_id)
     if ledger.find(directus, f"refund:{reference}") is not None:
         raise state.JobFailure(
@@ -163,6 +180,7 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
     except ledger.InsufficientTokens as exc:
         raise state.JobFailure(str(exc)) from None
     progress.progress(15, tokens_charged=-charged.delta)
+    clock.lap("charge")
 
     pool = _pool(directus, item)
     if not pool:
@@ -170,6 +188,7 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
             "There are no tracks to build the set from; import a playlist first."
         )
     progress.progress(30)
+    clock.lap("pool")
 
     request, _ = _request(dict(item.get("parameters") or {}), item.get("brief"), config)
     try:
@@ -177,12 +196,14 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
     except SetError as exc:
         raise state.JobFailure(f"The set could not be planned: {exc}") from None
     progress.progress(60)
+    clock.lap("plan")
 
     arc_name = planned.arc.name if planned.arc else None
     view = set_view(list(planned.tracks), planned.scorecard, arc_name)
     notes = provider_from_config(config).annotate(view, item.get("brief"))
     by_pair = {f"{n.from_id}>{n.to_id}": n.note for n in notes.transitions}
     progress.progress(80)
+    clock.lap("notes")
 
     old = directus.list_items(
         "set_tracks", filter={"set": {"_eq": set_id}}, fields=["id"], limit=-1
@@ -204,6 +225,8 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
         ai_fallback_reason=notes.fallback_reason,
         tokens_charged=-charged.delta,
     )
+    clock.lap("write")
     log.info(
-        "set %s: %d tracks by %s, notes by %s", set_id, len(rows), planned.method, notes.provider
-    )
+        "set %s: %d tracks by %s, notes by %s; %s",
+        set_id, len(rows), planned.method, notes.provider, clock,
+    )  # fmt: skip
