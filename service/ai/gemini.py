@@ -76,6 +76,7 @@ class GeminiBackend:
         model: str = DEFAULT_GEMINI_MODEL,
         base_url: str | None = None,
         timeout_s: float = 30.0,
+        api_version: str | None = None,  # the SDK's default is "v1"; "v1beta" has newer features
     ) -> None:
         self.model = model
         self.timeout_s = timeout_s
@@ -85,6 +86,7 @@ class GeminiBackend:
             vertexai=False,
             http_options=types.HttpOptions(
                 base_url=base_url,
+                api_version=api_version,
                 timeout=max(1, round(timeout_s * 1000)),  # the SDK counts milliseconds
             ),
         )

@@ -73,6 +73,7 @@ class AISettings:
     gemini_api_key: str | None = None
     gemini_model: str | None = None
     gemini_base_url: str | None = None
+    gemini_api_version: str | None = None
     litellm_model: str | None = None
     litellm_api_base: str | None = None
     litellm_api_key: str | None = None
@@ -113,6 +114,7 @@ class AISettings:
             gemini_api_key=text("GEMINI_API_KEY"),
             gemini_model=text("GEMINI_MODEL"),
             gemini_base_url=text("GEMINI_BASE_URL"),
+            gemini_api_version=text("GEMINI_API_VERSION"),
             litellm_model=text("LITELLM_MODEL"),
             litellm_api_base=text("LITELLM_API_BASE"),
             litellm_api_key=text("LITELLM_API_KEY"),
@@ -229,6 +231,7 @@ def provider_from_config(config: Mapping[str, Any]) -> NotesProvider:
             api_key=settings.gemini_api_key,
             model=settings.gemini_model or DEFAULT_GEMINI_MODEL,
             base_url=settings.gemini_base_url,
+            api_version=settings.gemini_api_version,
             timeout_s=settings.timeout_s,
         )
         return ModelProvider(gemini, settings.retry)

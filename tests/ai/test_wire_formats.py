@@ -168,3 +168,13 @@ def test_the_fake_openai_refuses_a_missing_key_and_a_loose_schema(fake_openai: F
         "response_format.json_schema.strict is not true",
     ]
     fake_openai.shape_errors.clear()
+
+
+def test_gemini_can_be_pointed_at_another_api_version(fake_gemini: FakeGemini) -> None:
+    fake_gemini.script(fake_gemini.answer(GOOD_NOTES))
+    config = {**gemini_config(fake_gemini), "GEMINI_API_VERSION": "v1beta"}
+
+    notes = provider_from_config(config).annotate(sample_set(), None)
+
+    assert notes.provider == "gemini"
+    assert fake_gemini.requests[0].path == "/v1beta/models/gemini-2.5-flash:generateContent"
