@@ -106,3 +106,17 @@ def test_numbers_in_an_app_config_are_read_like_environment_text() -> None:
     assert settings.provider == "local"
     assert settings.timeout_s == 5.0
     assert settings.retry.max_retries == 0
+
+
+def test_importing_the_ai_layer_loads_no_model_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, service.ai; "
+        "print(sorted(m for m in ('litellm', 'openai', 'google.genai') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    # the web app and the CLI import service.ai; LiteLLM alone takes seconds to import
+    assert out.stdout.strip() == "[]"
