@@ -39,7 +39,7 @@ def _fail(command: str, message: str) -> None:
 
 
 def parse_duration(text: str) -> float:
-    """Seconds from ``90m``, ``1h30m``, ``5400s``, ``1:30:00``, ``90:00`` or a bare number of minutes."""
+    """Seconds from ``90m``, ``1h30m``, ``5400s``, ``1:30:00``, ``90:00`` (M:SS) or bare minutes."""
     value = text.strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
         return float(value) * 60.0
@@ -49,7 +49,7 @@ def parse_duration(text: str) -> float:
             seconds = 0.0
             for p in parts:
                 seconds = seconds * 60 + int(p)
-            return seconds * (60.0 if len(parts) == 2 else 1.0)
+            return seconds  # M:SS like a track length, or H:MM:SS
     m = _DURATION.match(value)
     if m and any(m.groupdict().values()):
         return float(m["h"] or 0) * 3600 + float(m["m"] or 0) * 60 + float(m["s"] or 0)

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from service.cli import main
+from service.cli.sets import parse_bpm_range, parse_budget, parse_duration
 from service.dj.costs import cost_matrix
 from service.dj.pools import load_pool
 from tests.engine.factories import random_pool, write_csv_pool
@@ -225,3 +227,32 @@ def test_a_brief_fills_in_what_the_options_leave_open(pool_file: Path) -> None:
     assert data["set"]["arc"] == "journey"  # the explicit option wins over the brief's arc
     assert data["set"]["brief"]["provider"] == "local"
     assert all(120 <= t["bpm"] <= 130 for t in data["tracks"])
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90m", 5400),
+        ("90", 5400),
+        ("1h30m", 5400),
+        ("2h", 7200),
+        ("5400s", 5400),
+        ("1:30:00", 5400),
+        ("90:00", 5400),
+        ("45min", 2700),
+    ],
+)
+def test_durations_are_read_in_every_usual_spelling(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_budgets_and_bpm_ranges_are_read_or_refused() -> None:
+    assert parse_budget("2s") == 2.0
+    assert parse_budget("500ms") == 0.5
+    assert parse_bpm_range("120:130") == (120.0, 130.0)
+    assert parse_bpm_range("120-130") == (120.0, 130.0)
+    for bad in ("fast", "130:120"):
+        with pytest.raises(click.BadParameter):
+            parse_bpm_range(bad)
+    with pytest.raises(click.BadParameter):
+        parse_duration("soon")
