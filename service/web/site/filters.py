@@ -24,8 +24,8 @@ def key_label(value: str | None) -> str:
 
 
 def duration(seconds: float | int | None) -> str:
-    """Seconds as ``m:ss`` (or ``h:mm:ss``); blank when unknown."""
-    if seconds is None:
+    """Seconds as ``m:ss`` (or ``h:mm:ss``); blank when unknown or not a real length."""
+    if seconds is None or float(seconds) < 0:
         return ""
     total = round(float(seconds))
     hours, rest = divmod(total, 3600)
