@@ -73,7 +73,8 @@ class SetView:
 class _Strict(BaseModel):
     # extra="forbid" puts additionalProperties: false in the JSON schema, which OpenAI's strict
     # structured-output mode requires, and makes an answer with invented fields a schema mismatch.
-    model_config = ConfigDict(extra="forbid")
+    # str_strip_whitespace: " t01" from a model is the id t01, not a hallucinated track
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class TransitionNote(_Strict):

@@ -148,3 +148,12 @@ def test_whatever_text_a_model_returns_is_judged_never_crashes(raw: str) -> None
     assert verdict(lambda: parse_notes_answer(raw, sample_set(), "litellm")).startswith(
         ("accepted", "litellm ")
     )
+
+
+def test_ids_with_stray_whitespace_still_name_their_tracks() -> None:
+    answer = copy.deepcopy(GOOD)
+    answer["transitions"][0]["from_id"] = " t01 "
+
+    notes = parse(answer)
+
+    assert notes.transitions[0].from_id == "t01"
