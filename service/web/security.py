@@ -54,6 +54,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 SESSION_PREFIX = "aidj:session:"
+USER_SESSIONS_PREFIX = "aidj:user-sessions:"
 RATE_PREFIX = "aidj:rate:"
 
 
@@ -128,9 +129,13 @@ def start_session(user_id: str, refresh_token: str | None) -> None:
     session.clear()
     sid = secrets.token_urlsafe(32)
     record = {"user_id": user_id, "refresh_token": refresh_token, "started_at": time.time()}
-    _redis().set(
-        SESSION_PREFIX + sid, json.dumps(record), ex=int(current_app.config["SESSION_TTL_S"])
-    )
+    ttl = int(current_app.config["SESSION_TTL_S"])
+    pipe = _redis().pipeline()
+    pipe.set(SESSION_PREFIX + sid, json.dumps(record), ex=ttl)
+    # Each DJ's session ids, so a password reset can end them all.
+    pipe.sadd(USER_SESSIONS_PREFIX + user_id, sid)
+    pipe.expire(USER_SESSIONS_PREFIX + user_id, ttl)
+    pipe.execute()
     session["sid"] = sid
     session.permanent = True
     g.pop("session_record", None)
@@ -156,22 +161,31 @@ def end_session() -> SessionRecord | None:
     record = current_session()
     sid = session.get("sid")
     if sid:
-        _redis().delete(SESSION_PREFIX + str(sid))
+        pipe = _redis().pipeline()
+        pipe.delete(SESSION_PREFIX + str(sid))
+        if record is not None:
+            pipe.srem(USER_SESSIONS_PREFIX + record.user_id, str(sid))
+        pipe.execute()
     session.clear()
     g.session_record = None
     return record
 
 
-def end_sessions_of(user_id: str) -> int:
-    """End every session of one DJ (e.g. after a password reset); returns how many ended."""
+def end_sessions_of(user_id: str) -> list[SessionRecord]:
+    """End every session of one DJ (after a password reset); returns the records that were live."""
     connection = _redis()
-    ended = 0
-    for key in connection.scan_iter(match=SESSION_PREFIX + "*", count=500):
-        raw = connection.get(key)
-        if raw and json.loads(raw).get("user_id") == user_id:
-            connection.delete(key)
-            ended += 1
-    return ended
+    sids = [sid.decode() if isinstance(sid, bytes) else sid
+            for sid in connection.smembers(USER_SESSIONS_PREFIX + user_id)]  # fmt: skip
+    records = []
+    for sid in sids:
+        raw = connection.get(SESSION_PREFIX + sid)
+        if raw:
+            data = json.loads(raw)
+            records.append(
+                SessionRecord(data["user_id"], data.get("refresh_token"), data["started_at"])
+            )
+    connection.delete(USER_SESSIONS_PREFIX + user_id, *(SESSION_PREFIX + sid for sid in sids))
+    return records
 
 
 # -- rate limits ------------------------------------------------------------------------------------

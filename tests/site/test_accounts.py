@@ -236,8 +236,12 @@ def test_the_session_cookie_is_secure_when_the_site_is_served_over_https(stack, 
     assert "Secure" in response.headers["Set-Cookie"]
 
 
-def test_a_forgotten_password_is_reset_through_the_mailed_link(stack, client, make_dj) -> None:
+def test_a_forgotten_password_is_reset_through_the_mailed_link(
+    stack, site_app, client, make_dj
+) -> None:
     dj = make_dj()
+    elsewhere = log_in(new_client(site_app), dj)  # e.g. a laptop left logged in
+    assert elsewhere.get("/dashboard").status_code == 200
     response = client.post("/forgot-password", data={"email": dj.email, "csrf_token": csrf(client)})
     unknown = client.post(
         "/forgot-password", data={"email": "ghost@example.com", "csrf_token": csrf(client)}
@@ -263,6 +267,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(stack, client, ma
         "/login", data={"email": dj.email, "password": dj.password, "csrf_token": csrf(client)}
     )
     assert old.status_code == 401
+    assert elsewhere.get("/dashboard").status_code == 302  # logged out everywhere
     dj.password = new_password
     log_in(client, dj)
     assert not [m for m in stack.mailbox.messages if "ghost@example.com" in str(m["To"])]

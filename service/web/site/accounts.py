@@ -7,7 +7,9 @@ about them is sent anywhere or written down.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -292,6 +294,35 @@ def forgot_password() -> Any:
     return render_template("accounts/signup_sent.html", message=RESET_SENT)
 
 
+def _token_email(token: str) -> str | None:
+    """The email a Directus reset token was issued for (its claims; Directus has just verified it)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    email = claims.get("email") if isinstance(claims, dict) else None
+    return str(email).lower() if email else None
+
+
+def _end_every_session(token: str) -> None:
+    """After a reset, whoever was logged in with the old password is logged out everywhere."""
+    email = _token_email(token)
+    if not email:
+        return
+    users = directus().list_items(
+        "directus_users", filter={"email": {"_eq": email}}, fields=["id"], limit=1
+    )
+    if not users:
+        return
+    for record in security.end_sessions_of(str(users[0]["id"])):
+        if record.refresh_token:
+            try:
+                anonymous().logout(record.refresh_token)
+            except DirectusError as exc:
+                log.info("Directus log-out after a reset: %s", exc.code)
+
+
 @bp.route("/reset-password", methods=["GET", "POST"])
 def reset_password() -> Any:
     """The link from the reset mail: choose a new password."""
@@ -313,6 +344,7 @@ def reset_password() -> Any:
         log.info("password reset refused: %s", exc.code)
         error = "This link has expired or was already used. Ask for a new one."
         return render_template("accounts/reset.html", token=token, error=error), 400
+    _end_every_session(token)
     security.end_session()
     flash("Your password is changed. Log in with the new one.", "info")
     return redirect(url_for("site.login"))
