@@ -101,6 +101,9 @@ class LiteLLMBackend:
                 timeout=self.timeout_s,
                 temperature=0.4,
                 max_retries=0,  # the OpenAI client would retry twice on its own; retry.py decides
+                # models that refuse a parameter (temperature on reasoning models) get the request
+                # without it instead of a 400; the fakes check response_format still goes out
+                drop_params=True,
             )
         except litellm.Timeout as exc:  # a subclass of APIConnectionError: check it first
             raise AIUnavailable(f"litellm did not answer within {self.timeout_s:g} s") from exc

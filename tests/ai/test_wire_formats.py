@@ -178,3 +178,18 @@ def test_gemini_can_be_pointed_at_another_api_version(fake_gemini: FakeGemini) -
 
     assert notes.provider == "gemini"
     assert fake_gemini.requests[0].path == "/v1beta/models/gemini-2.5-flash:generateContent"
+
+
+@pytest.mark.parametrize("model_name", ["gpt-5-mini", "o3-mini"])
+def test_litellm_reaches_reasoning_models_without_the_parameters_they_refuse(
+    fake_openai: FakeOpenAI, model_name: str
+) -> None:
+    fake_openai.model = model_name
+    fake_openai.script(fake_openai.answer(GOOD_NOTES))
+
+    notes = provider_from_config(litellm_config(fake_openai)).annotate(sample_set(), None)
+
+    assert notes.provider == "litellm"
+    body = fake_openai.requests[0].body
+    assert "temperature" not in body  # OpenAI refuses it for reasoning models
+    assert body["response_format"]["type"] == "json_schema"
