@@ -29,7 +29,7 @@ import numpy as np
 
 from service.dj.arcs import DEFAULT_ARC_WEIGHT, Arc, arc_cost_matrix
 from service.dj.sequencing.exact import EXACT_MAX_TRACKS, held_karp
-from service.dj.sequencing.heuristic import order_heuristic
+from service.dj.sequencing.heuristic import order_heuristic, wall_clock_cap
 from service.dj.sequencing.objective import Solution, lock_positions, path_cost
 
 __all__ = ["SelectionError", "SelectionProblem", "select_and_order"]
@@ -127,7 +127,7 @@ def select_and_order(
             f"shorter than the {p.window[0] / 60:.1f} min asked"
         )
     rng = np.random.default_rng(seed)
-    deadline = time.monotonic() + 3 * time_budget_s
+    deadline = time.monotonic() + wall_clock_cap(time_budget_s)
     starts = _start_tracks(p, rng)
     best: list[int] | None = None
     best_score = np.inf
