@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.stack import (
     ServiceProcesses,
@@ -12,6 +14,16 @@ from tests.support.stack import (
     build_stack,
     start_service_processes,
 )
+
+# Property tests: no deadlines on a shared 2-core machine, and in CI the same examples every run, so
+# a failure is reproducible rather than a one-off.
+settings.register_profile(
+    "aidj",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("aidj")
 
 
 @pytest.fixture(scope="session")
