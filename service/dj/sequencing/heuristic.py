@@ -38,12 +38,13 @@ __all__ = ["greedy_order", "local_search", "order_heuristic", "wall_clock_cap"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds one work unit (a run evaluated against every gap) takes: a fixed part plus a part per track,
-#: fitted in CPU time on the 2-core reference machine with a 15 % margin (about 31 µs at 200 tracks,
-#: 43 µs at 1,000, construction and polish included); the arc term roughly doubles both (shifted
-#: positions are re-priced after every move). A busy machine stretches the wall time, not the result.
-UNIT_FIXED_S = 28e-6
-UNIT_PER_TRACK_S = 0.015e-6
+#: Seconds one work unit (a run evaluated against every gap) is priced at: a fixed part plus a part
+#: per track (22 µs at 200 tracks, 38 µs at 1,000), fitted in CPU time on the 2-core reference machine
+#: so that a budget is spent to about three quarters, construction and polish included; the arc term
+#: roughly doubles both (shifted positions are re-priced after every move). A busy machine stretches
+#: the wall time, never the result.
+UNIT_FIXED_S = 18e-6
+UNIT_PER_TRACK_S = 0.02e-6
 ARC_UNIT_FACTOR = 2.2
 MAX_RUN = 3
 #: A kicked path worse than the current one by up to this share of a mean transition's cost is
@@ -130,30 +131,44 @@ class _Path:
         padded = np.zeros((n + 1, n + 1))
         padded[:n, :n] = cost
         self.c = padded  # index n is the dummy: free to enter and leave
+        self.c_in = np.ascontiguousarray(padded.T)  # c_in[x] = cost of every track into x
         self.arc = arc
-        self.t = np.array([n, *order, n], dtype=np.intp)
         # movable runs start at index lo..hi (inclusive end of run ≤ hi); gaps lo..hi+1
         self.lo = 2 if first_pinned else 1
         self.hi = n - 1 if last_pinned else n
+        self.gaps = np.arange(self.lo, self.hi + 2)
         self.positions = np.arange(n)
+        self.t = np.array([n, *order, n], dtype=np.intp)
+
+    @property
+    def t(self) -> np.ndarray:
+        """The padded order; assigning it re-prices its transitions."""
+        return self._t
+
+    @t.setter
+    def t(self, value: np.ndarray) -> None:
+        self._t = value
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-price the transitions after ``t`` was changed in place."""
+        self.edge = self.c[self._t[:-1], self._t[1:]]  # edge[k] = cost of t[k] → t[k+1]
 
     def objective(self) -> float:
-        t = self.t
-        total = float(self.c[t[:-1], t[1:]].sum())
+        total = float(self.edge.sum())
         if self.arc is not None:
-            total += float(self.arc[t[1:-1], self.positions].sum())
+            total += float(self.arc[self._t[1:-1], self.positions].sum())
         return total
 
     def shift_prefix(self, shift: int) -> np.ndarray:
         """Prefix sums over path index k of arc(t[k] at position k−1+shift) − arc(t[k] at k−1)."""
         n = self.n
-        t = self.t
         out = np.zeros(n + 3)
-        pos = np.arange(n)
+        pos = self.positions
         target = pos + shift
         ok = (target >= 0) & (target < n)
         d = np.zeros(n)
-        real = t[1:-1]
+        real = self._t[1:-1]
         d[ok] = self.arc[real[ok], target[ok]] - self.arc[real[ok], pos[ok]]
         out[2 : n + 2] = np.cumsum(d)
         return out  # out[k] = sum of d over path indices 1..k-1
@@ -162,51 +177,63 @@ class _Path:
         self, i: int, length: int, prefix: dict[int, np.ndarray]
     ) -> tuple[float, int, bool]:
         """Best gap for the run t[i:i+length] (delta, gap, reversed); gap g = between t[g−1] and t[g]."""
-        t, c = self.t, self.c
+        t, c, lo, hi = self._t, self.c, self.lo, self.hi
         j = i + length - 1  # last index of the run
         s, e = t[i], t[j]
-        before, after = t[i - 1], t[j + 1]
-        removed = c[before, s] + c[e, after] - c[before, after]
-        gaps = np.arange(self.lo, self.hi + 2)
-        gaps = gaps[(gaps < i) | (gaps > j + 1)]
-        if len(gaps) == 0:
-            return 0.0, -1, False
-        left, right = t[gaps - 1], t[gaps]
-        base = removed + c[left, right]
-        fwd = c[left, s] + c[e, right] - base
-        deltas = [fwd]
+        removed = c[t[i - 1], s] + c[e, t[j + 1]] - c[t[i - 1], t[j + 1]]
+        left, right = t[lo - 1 : hi + 1], t[lo : hi + 2]  # gap g: between left[g−lo], right[g−lo]
+        base = removed + self.edge[lo - 1 : hi + 1]
+        # gaps i … j+1 would leave the run where it is
+        skip_from, skip_to = max(i - lo, 0), j + 1 - lo + 1
+        fwd = self.c_in[s][left] + c[e][right] - base
+        fwd[skip_from:skip_to] = np.inf
         rev = None
         if length > 1:
-            inner = sum(c[t[k], t[k + 1]] for k in range(i, j))
+            inner = sum(self.edge[k] for k in range(i, j))
             inner_rev = sum(c[t[k + 1], t[k]] for k in range(i, j))
-            rev = c[left, e] + c[s, right] - base + (inner_rev - inner)
-            deltas.append(rev)
+            rev = self.c_in[e][left] + c[s][right] - base + (inner_rev - inner)
+            rev[skip_from:skip_to] = np.inf
         if self.arc is not None:
-            arc = self.arc
-            back = gaps < i
-            # tracks between the gap and the run shift by +length (run moved back) or −length
-            up, down = prefix[length], prefix[-length]
-            shift = np.where(back, up[i] - up[np.minimum(gaps, i)], down[gaps] - down[j + 1])
-            start_pos = np.where(
-                back, gaps - 1, gaps - length - 1
-            )  # new position of the run's head
-            run = t[i : j + 1]
-            old = float(arc[run, np.arange(i - 1, j)].sum())
-            new_fwd = np.zeros(len(gaps))
-            new_rev = np.zeros(len(gaps))
-            for m in range(length):
-                new_fwd += arc[run[m], start_pos + m]
-                if length > 1:
-                    new_rev += arc[run[length - 1 - m], start_pos + m]
-            deltas[0] = deltas[0] + shift + new_fwd - old
-            if length > 1:
-                deltas[1] = deltas[1] + shift + new_rev - old
-        best_delta, best_gap, best_rev = 0.0, -1, False
-        for reversed_, d in enumerate(deltas):
-            k = int(np.argmin(d))
-            if d[k] < best_delta - 1e-12:
-                best_delta, best_gap, best_rev = float(d[k]), int(gaps[k]), bool(reversed_)
+            fwd, rev = self._arc_deltas(i, j, length, prefix, fwd, rev)
+        k = int(np.argmin(fwd))
+        best_delta, best_gap, best_rev = float(fwd[k]), k + lo, False
+        if rev is not None:
+            k = int(np.argmin(rev))
+            if rev[k] < best_delta:
+                best_delta, best_gap, best_rev = float(rev[k]), k + lo, True
+        if not best_delta < -1e-12:
+            return 0.0, -1, False
         return best_delta, best_gap, best_rev
+
+    def _arc_deltas(
+        self,
+        i: int,
+        j: int,
+        length: int,
+        prefix: dict[int, np.ndarray],
+        fwd: np.ndarray,
+        rev: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Add the arc change of a run move: the run's new places and every track it shifts."""
+        arc, gaps = self.arc, self.gaps
+        back = gaps < i
+        up, down = prefix[length], prefix[-length]
+        # tracks between the gap and the run shift by +length (run moved back) or −length
+        shift = np.where(back, up[i] - up[np.minimum(gaps, i)], down[gaps] - down[j + 1])
+        start_pos = np.where(back, gaps - 1, gaps - length - 1)  # new position of the run's head
+        start_pos = np.clip(start_pos, 0, self.n - length)  # skipped gaps only
+        run = self._t[i : j + 1]
+        old = float(arc[run, np.arange(i - 1, j)].sum())
+        new_fwd = np.zeros(len(gaps))
+        new_rev = np.zeros(len(gaps)) if rev is not None else None
+        for m in range(length):
+            new_fwd += arc[run[m], start_pos + m]
+            if new_rev is not None:
+                new_rev += arc[run[length - 1 - m], start_pos + m]
+        fwd = fwd + shift + new_fwd - old
+        if rev is not None and new_rev is not None:
+            rev = rev + shift + new_rev - old
+        return fwd, rev
 
     def apply(self, i: int, length: int, gap: int, reversed_: bool) -> None:
         t = self.t
@@ -311,6 +338,7 @@ def _window_pass(path: _Path, k: int = WINDOW) -> tuple[bool, int]:
         solution = held_karp(sub, sub_arc, first=0, last=k + 1)
         if solution.objective < path_cost(sub, range(k + 2), sub_arc) - 1e-9:
             t[w : w + k] = nodes[list(solution.order[1:-1])]
+            path.refresh()
             improved = True
     return improved, units
 
