@@ -159,3 +159,37 @@ def test_a_track_titled_like_a_script_shows_as_text(stack, make_dj, site_app) ->
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
     download = browser.get(f"/sets/{set_id}/download/rekordbox")
     assert SCRIPT not in download.text and "&lt;script&gt;" in download.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example.com/", "https://evil.example.com/", "/\\evil.example.com", "javascript:x"],
+)
+def test_log_in_never_sends_the_dj_to_another_site(client, make_dj, target) -> None:
+    dj = make_dj()
+    response = client.post(
+        "/login",
+        data={"email": dj.email, "password": dj.password, "next": target,
+              "csrf_token": csrf(client)},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_log_in_returns_to_the_page_that_asked_for_it(stack, owned, client) -> None:
+    path = f"/sets/{owned['set']}"
+    assert client.get(path).headers["Location"] == f"/login?next={path}"
+    response = client.post(
+        "/login",
+        data={"email": owned["owner"].email, "password": owned["owner"].password, "next": path,
+              "csrf_token": csrf(client)},
+    )  # fmt: skip
+    assert response.headers["Location"] == path
+
+
+def test_error_pages_and_status_answers_carry_the_headers_too(owned, site_app) -> None:
+    browser = log_in(new_client(site_app), owned["owner"])
+    for path in ("/no-such-page", f"/sets/{owned['set']}/status"):
+        response = browser.get(path)
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
+        assert response.headers["Cache-Control"] == "no-store", path
