@@ -39,11 +39,11 @@ __all__ = ["greedy_order", "local_search", "order_heuristic", "wall_clock_cap"]
 log = logging.getLogger(__name__)
 
 #: Seconds one work unit (a run evaluated against every gap) is priced at: a fixed part plus a part
-#: per track (22 µs at 200 tracks, 38 µs at 1,000), fitted in CPU time on the 2-core reference machine
-#: so that a budget is spent to about three quarters, construction and polish included; the arc term
+#: per track (26 µs at 200 tracks, 42 µs at 1,000), fitted in CPU time on the 2-core reference machine
+#: so that a budget is spent to about two thirds, construction and polish included; the arc term
 #: roughly doubles both (shifted positions are re-priced after every move). A busy machine stretches
 #: the wall time, never the result.
-UNIT_FIXED_S = 18e-6
+UNIT_FIXED_S = 22e-6
 UNIT_PER_TRACK_S = 0.02e-6
 ARC_UNIT_FACTOR = 2.2
 MAX_RUN = 3
