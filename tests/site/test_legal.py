@@ -1,0 +1,69 @@
+"""Legal pages come from the current published version, sanitised, with version and date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from service.web.site.legal import LEGAL_SEEDS, publish_legal_documents, render_markdown
+
+
+def test_staff_markdown_cannot_carry_a_script() -> None:
+    html = render_markdown(
+        "# Terms\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1)) "
+        '<img src=x onerror="alert(1)">\n\n- one\n- two'
+    )
+    assert "<h1>Terms</h1>" in html and "<li>one</li>" in html
+    assert "<script" not in html and "javascript:" not in html and "onerror" not in html
+
+
+def test_the_seeded_privacy_policy_is_the_published_text() -> None:
+    privacy = next(seed for seed in LEGAL_SEEDS if seed.slug == "privacy")
+    assert (privacy.version, privacy.effective_date) == ("2024-12-28", "2024-12-28")
+    text = privacy.file.read_text(encoding="utf-8")
+    assert text.startswith("# Privacy Policy")
+    assert "Our Service is not intended for children under 13 years of age." in text
+    terms = next(seed for seed in LEGAL_SEEDS if seed.slug == "terms")
+    assert "Short terms written by the AIDJSets team" in terms.file.read_text(encoding="utf-8")
+
+
+@pytest.mark.stack
+def test_publishing_twice_changes_nothing(stack) -> None:
+    publish_legal_documents(stack.service)
+    assert publish_legal_documents(stack.service) == []
+    assert stack.service.count("legal_documents", {"slug": {"_eq": "privacy"}}) >= 1
+
+
+@pytest.mark.stack
+def test_the_privacy_page_shows_the_version_in_force(stack, client) -> None:
+    publish_legal_documents(stack.service)
+    page = client.get("/privacy")
+    assert page.status_code == 200
+    assert "version 2024-12-28 · in effect from 2024-12-28" in page.text
+    assert "<h2>10. Children&#39;s Privacy</h2>" in page.text or "Children's Privacy" in page.text
+
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    future = stack.admin.create_item(
+        "legal_documents",
+        {"slug": "privacy", "title": "Privacy Policy", "version": "next", "status": "published",
+         "effective_date": tomorrow, "body": "# Not yet"},
+    )  # fmt: skip
+    draft = stack.admin.create_item(
+        "legal_documents",
+        {"slug": "privacy", "title": "Privacy Policy", "version": "draft", "status": "draft",
+         "effective_date": "2025-01-01", "body": "# Draft"},
+    )  # fmt: skip
+    try:
+        page = client.get("/privacy")
+        assert "version 2024-12-28" in page.text and "Not yet" not in page.text
+        assert "Draft" not in page.text
+    finally:
+        stack.admin.delete_items("legal_documents", [future["id"], draft["id"]])
+
+
+@pytest.mark.stack
+def test_the_cookie_notice_says_only_a_necessary_cookie_is_used(client) -> None:
+    page = client.get("/cookies").text
+    assert "strictly necessary" in page and "aidj_session" in page
+    assert "No tracking" in client.get("/").text
