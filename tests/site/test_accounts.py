@@ -183,6 +183,22 @@ def test_sign_up_is_rate_limited_per_address(stack) -> None:
     assert statuses == [400, 400, 429]
 
 
+def test_reset_requests_are_rate_limited_per_email(stack, make_dj) -> None:
+    from service.web.app import create_app
+
+    app = create_app(site_config(stack, RATE_LIMIT_RESET=2))
+    dj = make_dj()
+    statuses = []
+    for _ in range(3):
+        browser = new_client(app)  # a new address each time: the email's own limit still holds
+        statuses.append(
+            browser.post(
+                "/forgot-password", data={"email": dj.email, "csrf_token": csrf(browser)}
+            ).status_code
+        )
+    assert statuses == [200, 200, 429]
+
+
 def test_logging_out_ends_the_session_here_and_in_directus(stack, site_app, dj_client) -> None:
     _, browser = dj_client
     with browser.session_transaction() as session:

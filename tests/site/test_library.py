@@ -129,3 +129,23 @@ def test_a_failed_import_says_why(stack, dj_client) -> None:
     )
     page = browser.get(f"/playlists/{playlist['id']}").text
     assert "The playlist is empty." in page
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(stack, make_dj) -> None:
+    from service.web.app import create_app
+    from tests.site.conftest import log_in, new_client, site_config
+
+    app = create_app(site_config(stack, MAX_UPLOAD_BYTES=10_000))
+    dj = make_dj()
+    browser = log_in(new_client(app), dj)
+    response = browser.post(
+        "/playlists",
+        data={
+            "csrf_token": csrf(browser),
+            "playlist": (io.BytesIO(b"#EXTM3U\n" + b"a.mp3\n" * 5000), "big.m3u8"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "Upload too large" in response.text
+    assert stack.service.count("playlists", {"owner": {"_eq": dj.id}}) == 0
