@@ -3,7 +3,8 @@
 ``enqueue("generate", set_id)`` is the one way any part of the product starts work. A second call for
 the same item while the first job is waiting or running is a no-op that counts as success (the hook's
 duplicate deliveries, the sweep, the site). A finished or failed job of the same id is replaced, so an
-item put back to ``queued`` runs again.
+item put back to ``queued`` runs again; one put back while its last job is still ending is picked up
+by the sweep once it has been queued for ``SWEEP_STALE_S``.
 """
 
 from __future__ import annotations

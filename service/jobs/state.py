@@ -7,6 +7,7 @@ the item is already final, so repeats are harmless.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
+from redis.lock import Lock
 from rq import get_current_job
 from rq.job import Job
 
@@ -28,18 +31,28 @@ from service.integrations.directus import (
     DirectusUnavailable,
 )
 from service.jobs.events import load_event_map
+from service.jobs.queue import redis_connection
 
 log = logging.getLogger(__name__)
 
 FINAL = ("done", "failed")
 ACTIVE = ("queued", "running")
 
-# Errors that go away by themselves: RQ retries the job with backoff.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    DirectusUnavailable,
-    redis.ConnectionError,
-    redis.TimeoutError,
-)
+
+class ItemBusy(RuntimeError):
+    """Another job holds the item (a duplicate run); RQ retries this one later."""
+
+
+def item_lock_key(collection: str, item_id: str) -> str:
+    """The Redis key that keeps two jobs off one item at a time."""
+    return f"aidj:item-lock:{collection}:{item_id}"
+
+
+def item_lock(connection: redis.Redis, collection: str, item_id: str) -> Lock:
+    """The item's lock, held for the job's timeout plus a minute (a dead holder's lock expires)."""
+    job = get_current_job()
+    timeout = (job.timeout or 600) + 60 if job is not None else 660
+    return connection.lock(item_lock_key(collection, item_id), timeout=timeout)
 
 
 class JobFailure(Exception):
@@ -159,6 +172,21 @@ def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = No
     A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
     are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
     """
+    lock = item_lock(redis_connection(), collection, item_id)
+    if not lock.acquire(blocking=False):
+        if attempts_left() > 0:
+            raise ItemBusy(f"{collection}/{item_id} is being worked on by another job")
+        # Last attempt: the other run owns the item; if it dies, the sweep recovers the item.
+        log.warning("%s/%s is being worked on elsewhere; leaving it", collection, item_id)
+        return "busy"
+    try:
+        return _run_locked(collection, item_id, work, undo)
+    finally:
+        with contextlib.suppress(redis.RedisError, LockError):
+            lock.release()
+
+
+def _run_locked(collection: str, item_id: str, work: Work, undo: Undo | None) -> str:
     directus = directus_client()
     item = _read(directus, collection, item_id)
     if item is None:

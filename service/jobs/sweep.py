@@ -26,7 +26,7 @@ from service.config import load_config
 from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
 from service.jobs.queue import enqueue, redis_connection
-from service.jobs.state import ACTIVE, directus_client
+from service.jobs.state import ACTIVE, directus_client, item_lock_key
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class SweepReport:
 
 
 def _cutoff(stale_s: float, now: datetime) -> str:
-    return (now - timedelta(seconds=stale_s)).isoformat(timespec="seconds")
+    return (now - timedelta(seconds=stale_s)).isoformat(timespec="milliseconds")
 
 
 def stuck_items(
@@ -123,6 +123,8 @@ def sweep(
                     continue
                 log.warning("%s: worker %s stopped heartbeating; re-running", jid, job.worker_name)
                 job.delete()
+                # The dead run's item lock would hold the new run off until it expires.
+                connection.delete(item_lock_key(pipeline.collection, item_id))
                 report.abandoned.append(jid)
             elif job is not None and status in (
                 JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED

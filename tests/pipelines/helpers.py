@@ -50,6 +50,19 @@ def wait_for_status(
     return wait_for(check, timeout_s, f"{collection}/{item_id} to reach {'/'.join(statuses)}")
 
 
+def wait_for_job_to_settle(connection: Any, job_id: str, timeout_s: float = 10.0) -> None:
+    """Wait until RQ no longer shows the job as waiting or running (it finished or failed)."""
+    from rq.job import Job, JobStatus
+
+    def settled() -> bool:
+        if not Job.exists(job_id, connection=connection):
+            return True
+        status = Job.fetch(job_id, connection=connection).get_status()
+        return status not in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED)
+
+    wait_for(settled, timeout_s, f"job {job_id} to settle")
+
+
 def make_dj(directus: DirectusClient, grant: int | None = None) -> str:
     """A new DJ account; its sign-up grant is written here too (idempotent with the hook's job)."""
     user = directus.create_item(

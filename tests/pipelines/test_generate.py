@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
 from service import ledger
-from tests.pipelines.helpers import charges, make_dj, make_library, wait_for, wait_for_status
+from tests.pipelines.helpers import (
+    charges,
+    make_dj,
+    make_library,
+    wait_for,
+    wait_for_job_to_settle,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -80,6 +88,8 @@ def test_after_buying_tokens_the_same_set_can_be_queued_again(stack, service_pro
     created = stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
     wait_for_status(stack.service, "sets", created["id"], ("failed",))
     ledger.grant(stack.service, owner, 2, f"test-purchase:{owner}", reason="purchase")
+    # A request while the last job is still ending is left to the sweep; this test wants the hook.
+    wait_for_job_to_settle(stack.redis, f"set-generate-{created['id']}")
 
     stack.service.update_item("sets", created["id"], {"status": "queued", "progress": 0})
 
@@ -104,6 +114,7 @@ def test_a_set_that_cannot_be_planned_is_refunded_once(stack, service_processes)
     assert entries == [("refund", 1), ("set_charge", -1)]
     assert ledger.balance(stack.service, owner) == 3
     # Asking again changes nothing: no second charge, no second refund.
+    wait_for_job_to_settle(stack.redis, f"set-generate-{created['id']}")
     stack.service.update_item("sets", created["id"], {"status": "queued"})
     again = wait_for_status(stack.service, "sets", created["id"], ("failed",))
     assert "refunded" in again["error"]
@@ -147,3 +158,24 @@ def test_a_new_dj_gets_the_sign_up_grant_once_through_the_hook(stack, service_pr
     assert created is False
     assert ledger.balance(stack.service, user["id"]) == grant
     assert [e.reason for e in ledger.history(stack.service, user["id"])] == ["signup_grant"]
+
+
+def test_a_set_waiting_for_its_playlist_import_is_retried_and_then_done(
+    stack, service_processes
+) -> None:
+    owner = make_dj(stack.service, grant=2)
+    playlist = make_library(stack.service, owner, 6)
+    stack.service.update_item("playlists", playlist, {"status": "running"})
+    created = stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
+    wait_for(
+        lambda: stack.service.get_item("sets", created["id"])["status"] == "running",
+        15,
+        "the first attempt",
+    )
+    time.sleep(1)
+    stack.service.update_item("playlists", playlist, {"status": "done"})
+
+    done = wait_for_status(stack.service, "sets", created["id"], ("done", "failed"), 40)
+
+    assert done["status"] == "done", done["error"]
+    assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]

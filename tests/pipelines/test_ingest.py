@@ -165,3 +165,29 @@ def test_an_unreadable_playlist_fails_with_a_reason(stack, service_processes, tm
     failed = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"))
     assert failed["status"] == "failed"
     assert "could not be read" in failed["error"]
+
+
+def test_a_csv_export_without_audio_becomes_tracks_with_its_values(
+    stack, service_processes, tmp_path
+) -> None:
+    owner = make_dj(stack.service)
+    csv = tmp_path / "library.csv"
+    csv.write_text(
+        "Artist,Title,BPM,Key,Energy,Length\n"
+        "deadmau5,Strobe,128,8A,6,10:37\n"
+        "Bad,Row,abc,Xm,42,\n"
+        "Energy 52,Café del Mar,132,Em,,7:00\n",
+        encoding="utf-8",
+    )
+    p = upload_playlist(stack.service, owner, csv, [])
+
+    done = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"))
+
+    assert done["status"] == "done", done["error"]
+    assert done["source_format"] == "csv"
+    rows = _playlist_tracks(stack.service, p["id"])
+    titles = [r["track"]["title"] for r in rows]
+    assert titles[0] == "Strobe" and titles[-1] == "Café del Mar"
+    assert rows[0]["track"]["bpm"] == 128 and rows[0]["track"]["key"] == "8A"
+    assert rows[-1]["track"]["key"] == "9A"  # E minor
+    assert any(problem["line"] == 3 for problem in done["problems"])  # the bad row, reported
