@@ -68,6 +68,10 @@ def test_creating_a_set_records_intent_and_enqueues_one_job(
     assert item["status"] == "queued"
     assert Queue("default", connection=site_redis).job_ids.count(job_id("generate", set_id)) == 1
     page = browser.get(f"/sets/{set_id}")
+    assert (
+        "You asked for: peak-time arc, about 60 minutes, 120–132 BPM, a chosen first track, "
+        "a chosen last track." in page.text
+    )
     assert "<progress" in page.text and f'data-status-url="/sets/{set_id}/status"' in page.text
     assert browser.get(f"/sets/{set_id}/status").json == {
         "status": "queued", "progress": 0, "error": None,
