@@ -41,11 +41,11 @@ log = logging.getLogger(__name__)
 #: Seconds one work unit (a run evaluated against every gap) is priced at: a fixed part plus a part
 #: per track (26 µs at 200 tracks, 42 µs at 1,000), fitted in CPU time on the 2-core reference machine
 #: so that a budget is spent to about two thirds, construction and polish included; the arc term
-#: roughly doubles both (shifted positions are re-priced after every move). A busy machine stretches
+#: multiplies both by 2.8 (shifted positions are re-priced after every move). A busy machine stretches
 #: the wall time, never the result.
 UNIT_FIXED_S = 22e-6
 UNIT_PER_TRACK_S = 0.02e-6
-ARC_UNIT_FACTOR = 2.2
+ARC_UNIT_FACTOR = 2.8
 MAX_RUN = 3
 #: A kicked path worse than the current one by up to this share of a mean transition's cost is
 #: still taken as the new base ...
@@ -214,25 +214,38 @@ class _Path:
         fwd: np.ndarray,
         rev: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Add the arc change of a run move: the run's new places and every track it shifts."""
-        arc, gaps = self.arc, self.gaps
-        back = gaps < i
+        """Add the arc change of a run move: the run's new places and every track it shifts.
+
+        Gaps before the run (g = lo … i−1) and after it (g = j+2 … hi+1) are contiguous, so the new
+        positions of the run are slices of each arc row and the shifts differences of prefix sums.
+        """
+        arc, lo, hi = self.arc, self.lo, self.hi
+        before = i - lo  # gaps before the run
+        after_from = j + 2 - lo  # index of the first gap after it
+        total = len(fwd)
         up, down = prefix[length], prefix[-length]
-        # tracks between the gap and the run shift by +length (run moved back) or −length
-        shift = np.where(back, up[i] - up[np.minimum(gaps, i)], down[gaps] - down[j + 1])
-        start_pos = np.where(back, gaps - 1, gaps - length - 1)  # new position of the run's head
-        start_pos = np.clip(start_pos, 0, self.n - length)  # skipped gaps only
         run = self._t[i : j + 1]
         old = float(arc[run, np.arange(i - 1, j)].sum())
-        new_fwd = np.zeros(len(gaps))
-        new_rev = np.zeros(len(gaps)) if rev is not None else None
+        add_f = np.zeros(total)
+        if before > 0:  # tracks between the gap and the run move one run-length later
+            add_f[:before] = up[i] - up[lo:i]
+        if after_from < total:  # … or one run-length earlier
+            add_f[after_from:] = down[j + 2 : hi + 2] - down[j + 1]
+        add_r = add_f.copy() if rev is not None else None
         for m in range(length):
-            new_fwd += arc[run[m], start_pos + m]
-            if new_rev is not None:
-                new_rev += arc[run[length - 1 - m], start_pos + m]
-        fwd = fwd + shift + new_fwd - old
-        if rev is not None and new_rev is not None:
-            rev = rev + shift + new_rev - old
+            row_f = arc[run[m]]
+            row_r = arc[run[length - 1 - m]]
+            if before > 0:  # the run's head lands at position g − 1
+                add_f[:before] += row_f[lo - 1 + m : i - 1 + m]
+                if add_r is not None:
+                    add_r[:before] += row_r[lo - 1 + m : i - 1 + m]
+            if after_from < total:  # … or at g − length − 1
+                add_f[after_from:] += row_f[j + 1 - length + m : hi - length + m + 1]
+                if add_r is not None:
+                    add_r[after_from:] += row_r[j + 1 - length + m : hi - length + m + 1]
+        fwd = fwd + add_f - old
+        if rev is not None and add_r is not None:
+            rev = rev + add_r - old
         return fwd, rev
 
     def apply(self, i: int, length: int, gap: int, reversed_: bool) -> None:
