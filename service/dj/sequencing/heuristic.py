@@ -155,6 +155,7 @@ class _Path:
         self.edge = self.c[self._t[:-1], self._t[1:]]  # edge[k] = cost of t[k] → t[k+1]
 
     def objective(self) -> float:
+        """Transition costs plus arc costs of the current order."""
         total = float(self.edge.sum())
         if self.arc is not None:
             total += float(self.arc[self._t[1:-1], self.positions].sum())
@@ -249,6 +250,7 @@ class _Path:
         return fwd, rev
 
     def apply(self, i: int, length: int, gap: int, reversed_: bool) -> None:
+        """Move the run t[i:i+length] (reversed if asked) into ``gap``."""
         t = self.t
         run = t[i : i + length].copy()
         if reversed_:
