@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.dj.audio import FIXTURES
 from tests.pipelines.helpers import make_dj, tagged_wav, upload_playlist, wait_for_status
 
 pytestmark = pytest.mark.stack
@@ -191,3 +192,20 @@ def test_a_csv_export_without_audio_becomes_tracks_with_its_values(
     assert rows[0]["track"]["bpm"] == 128 and rows[0]["track"]["key"] == "8A"
     assert rows[-1]["track"]["key"] == "9A"  # E minor
     assert any(problem["line"] == 3 for problem in done["problems"])  # the bad row, reported
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt", "entries"), [("rekordbox.xml", "rekordbox", 5), ("traktor.nml", "nml", 3)]
+)
+def test_a_rekordbox_or_traktor_collection_becomes_the_djs_tracks(
+    stack, service_processes, fixture, fmt, entries
+) -> None:
+    owner = make_dj(stack.service)
+    p = upload_playlist(stack.service, owner, FIXTURES / fixture, [])
+
+    done = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"))
+
+    assert done["status"] == "done", done["error"]
+    assert (done["source_format"], done["entry_count"]) == (fmt, entries)
+    first = _playlist_tracks(stack.service, p["id"])[0]["track"]
+    assert (first["title"], first["bpm"], first["key"]) == ("Strobe", 128, "8A")

@@ -159,3 +159,57 @@ def test_the_same_event_delivered_five_times_at_once_starts_one_job(
         "the job",
     )
     assert job.meta["item_id"] == key
+
+
+def test_a_job_killed_by_its_timeout_on_the_last_attempt_fails_the_set_and_refunds_once(
+    stack, monkeypatch
+) -> None:
+    from rq.timeouts import JobTimeoutException
+
+    from service import ledger
+    from service.jobs.state import on_job_failure
+
+    for name, value in stack.settings.service_env().items():
+        monkeypatch.setenv(name, value)
+    owner = make_dj(stack.service, grant=2)
+    created = stack.service.create_item("sets", {"owner": owner, "status": "done"})
+    stack.service.update_item("sets", created["id"], {"status": "running", "progress": 60})
+    ledger.charge(stack.service, owner, 1, f"set:{created['id']}")
+    job = Job.create(
+        "service.jobs.generate.run",
+        args=[created["id"]],
+        connection=stack.redis,
+        meta={"pipeline": "generate", "item_id": created["id"]},
+    )
+    job.retries_left = 0
+    timeout = JobTimeoutException("Task exceeded maximum timeout value (300 seconds)")
+
+    for _ in range(2):  # RQ may report the same failure twice; the refund stays single
+        on_job_failure(job, stack.redis, JobTimeoutException, timeout, None)
+
+    failed = stack.service.get_item("sets", created["id"])
+    assert failed["status"] == "failed" and failed["finished_at"]
+    assert "Something went wrong on our side" in failed["error"]
+    assert sorted(e["delta"] for e in charges(stack.service, created["id"])) == [-1, 1]
+    assert ledger.balance(stack.service, owner) == 2
+
+
+def test_a_failure_with_retries_left_leaves_the_item_to_the_retry(stack, monkeypatch) -> None:
+    from service.jobs.state import on_job_failure
+
+    for name, value in stack.settings.service_env().items():
+        monkeypatch.setenv(name, value)
+    owner = make_dj(stack.service, grant=2)
+    created = stack.service.create_item("sets", {"owner": owner, "status": "done"})
+    stack.service.update_item("sets", created["id"], {"status": "running"})
+    job = Job.create(
+        "service.jobs.generate.run",
+        args=[created["id"]],
+        connection=stack.redis,
+        meta={"pipeline": "generate", "item_id": created["id"]},
+    )
+    job.retries_left = 2
+
+    on_job_failure(job, stack.redis, RuntimeError, RuntimeError("flaky"), None)
+
+    assert stack.service.get_item("sets", created["id"])["status"] == "running"
