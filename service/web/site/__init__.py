@@ -13,7 +13,18 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from service.integrations.directus import (
@@ -121,8 +132,6 @@ def _wants_html() -> bool:
 
 def render_error(error: HTTPException) -> Any:
     """HTML error pages for people; JSON stays JSON for machines."""
-    from flask import jsonify, render_template
-
     status = error.code or 500
     if not _wants_html():
         return jsonify(error=error.name, status=status), status
@@ -138,8 +147,6 @@ def render_error(error: HTTPException) -> Any:
 @bp.errorhandler(DirectusError)
 def render_unavailable(error: DirectusError) -> Any:
     """Directus down or refusing us: say so plainly instead of a stack trace."""
-    from flask import render_template
-
     log.warning("Directus failed during %s %s: %s", request.method, request.path, error)
     return render_template("error.html", status=503, error=None), 503
 

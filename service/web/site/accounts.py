@@ -142,6 +142,8 @@ def home() -> Any:
 def signup() -> Any:
     """Create an account through Directus registration, with the age check and consent records."""
     if request.method == "GET":
+        if g.get("user"):
+            return redirect(url_for("site.dashboard"))
         return render_template("accounts/signup.html", form=SignupForm())
     _limit("signup")
     form = SignupForm.from_request()
