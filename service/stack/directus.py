@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from service.integrations.directus import DirectusClient, DirectusError
+from service.stack.processes import stop_process
 from service.stack.settings import DIRECTUS_DIR, SNAPSHOT_FILE, StackSettings, snapshot_version
 
 log = logging.getLogger(__name__)
@@ -152,18 +153,7 @@ def wait_until_ready(
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
     """Stop a Directus process (and its children) politely, then firmly."""
-    if process.poll() is not None:
-        return
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
+    stop_process(process, timeout_s)
 
 
 def schema_drift(admin: DirectusClient, snapshot: Path = SNAPSHOT_FILE) -> dict | None:

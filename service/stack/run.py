@@ -7,50 +7,19 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-
-import requests
 
 from service.integrations.directus import DirectusClient
 from service.stack import directus, services
 from service.stack.demo import seed_demo
+from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.settings import REPO_ROOT, StackSettings
 from service.web.site.legal import publish_legal_documents
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("default",)
-
-
-def _bin(name: str) -> str:
-    """A console script installed beside this Python (gunicorn, rq)."""
-    return str(Path(sys.executable).parent / name)
-
-
-def _spawn(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env={**os.environ, **env},
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -85,20 +54,6 @@ def stop_running(settings: StackSettings, timeout_s: float = 30) -> bool:
     return True
 
 
-def _wait_for_http(
-    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 30
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early; see {log_path}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=1).ok:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s; see {log_path}")
-
-
 def run_stack(
     settings: StackSettings, *, seed: bool = True, block: bool = True
 ) -> list[subprocess.Popen[bytes]]:
@@ -108,7 +63,7 @@ def run_stack(
 
     def shutdown(*_: object) -> None:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
         pid_file(settings).unlink(missing_ok=True)
 
     try:
@@ -125,30 +80,40 @@ def run_stack(
 
         env = settings.service_env()
         web_log = settings.var_dir / "web.log"
-        web = _spawn(
-            [_bin("gunicorn"), "--bind", f"127.0.0.1:{settings.web_port}", "--workers", "2",
+        web = spawn(
+            [console_script("gunicorn"), "--bind", f"127.0.0.1:{settings.web_port}", "--workers", "2",
              "--access-logfile", "-", "service.web.app:create_app()"],
             web_log,
-            env,
+            env=env,
+            cwd=REPO_ROOT,
         )  # fmt: skip
         processes.append(web)
         worker_log = settings.var_dir / "worker.log"
         processes.append(
-            _spawn(
-                [_bin("rq"), "worker", "--with-scheduler", "--url", settings.redis_url, *QUEUES],
+            spawn(
+                [
+                    console_script("rq"),
+                    "worker",
+                    "--with-scheduler",
+                    "--url",
+                    settings.redis_url,
+                    *QUEUES,
+                ],
                 worker_log,
-                env,
+                env=env,
+                cwd=REPO_ROOT,
             )
         )
         # The sweep re-enqueues items stuck in queued/running (lost events, dead workers).
         processes.append(
-            _spawn(
-                [_bin("rq"), "cron", "--url", settings.redis_url, "service/jobs/cron.py"],
+            spawn(
+                [console_script("rq"), "cron", "--url", settings.redis_url, "service/jobs/cron.py"],
                 settings.var_dir / "cron.log",
-                env,
+                env=env,
+                cwd=REPO_ROOT,
             )
         )
-        _wait_for_http(f"{settings.site_url}/healthz", web, web_log)
+        wait_for_http(f"{settings.site_url}/healthz", web, web_log)
         pid_file(settings).write_text(
             "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in processes)))
         )
