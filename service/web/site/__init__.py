@@ -68,6 +68,10 @@ def load_user() -> None:
         user = directus().get_item("directus_users", record.user_id, fields=list(USER_FIELDS))
     except (DirectusForbidden, DirectusNotFound):
         user = None
+    except DirectusError:
+        if request.blueprint == "site":
+            raise  # the site's own error page says Directus is unavailable
+        return  # e.g. a 404 page: shown without the DJ's name rather than failing
     if not user or user.get("status") != "active":
         log.info("ended a session whose account is gone or not active")
         security.end_session()
