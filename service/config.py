@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "HOOK_DEDUPE_TTL_S": 86400,  # how long an event id is remembered against duplicate deliveries
     "SWEEP_INTERVAL_S": 60,
     "SWEEP_STALE_S": 120.0,  # a queued/running item unchanged this long is re-enqueued
+    "SWEEP_LOST_S": 15.0,  # a queued item with no job this long lost its event
     "SWEEP_DEAD_WORKER_S": 120.0,  # a worker silent this long is dead (RQ beats every 30 s)
     "SWEEP_MAX_RECOVERIES": 3,
 }

@@ -2,7 +2,8 @@
 
 Directus hooks are fire-and-forget: an event is lost when the service is down, and a job dies with its
 worker. The Directus row is the outbox, so every minute this looks for items of each swept pipeline
-whose status has not moved for ``SWEEP_STALE_S`` and starts their job again (the deterministic job id
+whose status has not moved for ``SWEEP_STALE_S`` (or that sit queued with no job at all for
+``SWEEP_LOST_S``: their event was lost) and starts their job again (the deterministic job id
 keeps a waiting or running job from being doubled). A job shown as running on a worker that stopped
 heartbeating is abandoned and replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
 (with the pipeline's undo, e.g. a refund) rather than retried forever.
@@ -31,6 +32,7 @@ from service.jobs.state import ACTIVE, directus_client, item_lock_key
 log = logging.getLogger(__name__)
 
 RECOVERY_COUNT_TTL_S = 24 * 3600
+_ALIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 @dataclass
@@ -71,9 +73,20 @@ def stuck_items(
                     },
                 ]
             },
-            fields=["id", "status"],
+            fields=["id", "status", "date_created", "date_updated"],
         )
     )
+
+
+def _age_s(item: Mapping[str, Any], now: datetime) -> float:
+    """Seconds since the item last changed."""
+    stamp = item.get("date_updated") or item.get("date_created")
+    if not stamp:
+        return float("inf")
+    moment = datetime.fromisoformat(str(stamp))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (now - moment).total_seconds()
 
 
 def worker_alive(connection: redis.Redis, name: str | None, dead_after_s: float) -> bool:
@@ -102,14 +115,22 @@ def sweep(
     *,
     stale_s: float,
     dead_worker_s: float,
+    lost_s: float | None = None,
     max_recoveries: int = 3,
 ) -> SweepReport:
-    """One pass over every swept pipeline; returns what it did."""
+    """One pass over every swept pipeline; returns what it did.
+
+    A queued item with no job waiting or running lost its event: it is enqueued once it is
+    ``lost_s`` old (the hook's own retries are over by then). Anything else active is looked at
+    once it has not changed for ``stale_s``.
+    """
     report = SweepReport()
+    lost_s = stale_s if lost_s is None else min(lost_s, stale_s)
     for pipeline in load_event_map().pipelines.values():
         if not pipeline.sweep:
             continue
-        for item in stuck_items(directus, pipeline, stale_s):
+        now = datetime.now(UTC)
+        for item in stuck_items(directus, pipeline, lost_s, now):
             item_id = str(item["id"])
             jid = pipeline.job_id(item_id)
             try:
@@ -117,6 +138,9 @@ def sweep(
                 status = job.get_status(refresh=False)
             except NoSuchJobError:
                 job, status = None, None
+            lost = item["status"] == "queued" and status not in _ALIVE
+            if not lost and _age_s(item, now) < stale_s:
+                continue
             if job is not None and status == JobStatus.STARTED:
                 if worker_alive(connection, job.worker_name, dead_worker_s):
                     report.waiting.append(jid)
@@ -153,6 +177,7 @@ def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
         redis_connection(config),
         stale_s=float(config["SWEEP_STALE_S"]),
         dead_worker_s=float(config["SWEEP_DEAD_WORKER_S"]),
+        lost_s=float(config["SWEEP_LOST_S"]),
         max_recoveries=int(config["SWEEP_MAX_RECOVERIES"]),
     )
     return report.__dict__

@@ -27,10 +27,11 @@ pytestmark = pytest.mark.stack
 
 STALE_S = float(TEST_SERVICE_ENV["SWEEP_STALE_S"])
 DEAD_S = float(TEST_SERVICE_ENV["SWEEP_DEAD_WORKER_S"])
+LOST_S = float(TEST_SERVICE_ENV["SWEEP_LOST_S"])
 
 
 def _sweep(stack):
-    return sweep(stack.service, stack.redis, stale_s=STALE_S, dead_worker_s=DEAD_S)
+    return sweep(stack.service, stack.redis, stale_s=STALE_S, dead_worker_s=DEAD_S, lost_s=LOST_S)
 
 
 def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
@@ -92,6 +93,27 @@ def test_an_event_lost_while_the_service_is_down_is_recovered_by_the_sweep(
     done = wait_for_status(stack.service, "sets", created["id"], ("done", "failed"), 30)
     assert done["status"] == "done", done["error"]
     assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]
+
+
+def test_a_queued_item_whose_event_never_arrived_is_enqueued_soon_and_once(
+    stack, service_processes
+) -> None:
+    owner = make_dj(stack.service, grant=2)
+    service_processes.stop_workers()
+    try:
+        playlist = make_library(stack.service, owner, 6)
+        created = stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
+        job_id = f"set-generate-{created['id']}"
+        wait_for(lambda: Job.exists(job_id, connection=stack.redis), 10, "the job")
+        Job.fetch(job_id, connection=stack.redis).delete()  # as if the event had been lost
+        time.sleep(LOST_S + 0.2)
+        first, second = _sweep(stack), _sweep(stack)
+        assert job_id in first.enqueued
+        assert job_id not in second.enqueued
+    finally:
+        service_processes.start_worker()
+    assert wait_for_status(stack.service, "sets", created["id"], ("done",), 30)
+    assert len(charges(stack.service, created["id"])) == 1
 
 
 def test_the_sweep_does_not_double_a_job_that_is_waiting(stack, service_processes) -> None:

@@ -107,6 +107,7 @@ def build_stack() -> TestStack:
 TEST_SERVICE_ENV = {
     "AI_PROVIDER": "local",
     "SWEEP_STALE_S": "2",
+    "SWEEP_LOST_S": "1",
     "SWEEP_DEAD_WORKER_S": "4",
     "SWEEP_INTERVAL_S": "60",
 }
