@@ -1,7 +1,7 @@
 """Throughput of ``POST /hooks/directus`` under concurrent signed requests, against a bare Flask endpoint.
 
 Both run in the same gunicorn configuration (``--workers 2``, sync, as ``make run`` starts the web
-service) on this machine, in the same run, alternating rounds. The hook does all its real work:
+service; ``--threads N`` for gthread workers) on this machine, in the same run, alternating rounds. The hook does all its real work:
 HMAC check, timestamp window, JSON validation, the event map, Redis ``SET NX`` dedupe and an RQ
 enqueue (every request is a new event for a new item, so each one enqueues a job). The bare endpoint
 reads the body and answers 202 with a small JSON. The client signs every request (outside the timed
@@ -51,7 +51,9 @@ def bare_app() -> Flask:
     return app
 
 
-def _start(app_spec: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    app_spec: str, port: int, env: dict[str, str], log: Path, threads: int
+) -> subprocess.Popen[bytes]:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     process = subprocess.Popen(
         [
@@ -60,6 +62,8 @@ def _start(app_spec: str, port: int, env: dict[str, str], log: Path) -> subproce
             f"127.0.0.1:{port}",
             "--workers",
             "2",
+            "--threads",
+            str(threads),
             "--log-level",
             "error",
             app_spec,
@@ -126,6 +130,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync, as make run)"
+    )
     args = parser.parse_args()
 
     redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
@@ -141,8 +148,8 @@ def main() -> None:
     }
     hook_port, bare_port = free_port(), free_port()
     servers = [
-        _start("service.web.app:create_app()", hook_port, env, log),
-        _start("bench.hooks_throughput:bare_app()", bare_port, env, log),
+        _start("service.web.app:create_app()", hook_port, env, log, args.threads),
+        _start("bench.hooks_throughput:bare_app()", bare_port, env, log, args.threads),
     ]
     targets = {
         "hook": f"http://127.0.0.1:{hook_port}/hooks/directus",
@@ -175,7 +182,7 @@ def main() -> None:
     ratios = [h / b for h, b in zip(rates["hook"], rates["bare"], strict=True)]
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "server": "gunicorn --workers 2 (sync), same machine as the client",
+        "server": f"gunicorn --workers 2 --threads {args.threads}, same machine as the client",
         "requests_per_round": args.requests,
         "concurrency": args.concurrency,
         "rounds": args.rounds,
@@ -188,7 +195,8 @@ def main() -> None:
         },
         "non_202": errors,
     }
-    out = ROOT / "bench" / "results" / "hooks_throughput.json"
+    suffix = "" if args.threads == 1 else f"_threads{args.threads}"
+    out = ROOT / "bench" / "results" / f"hooks_throughput{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
