@@ -10,7 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import redis
+
 from service.integrations.directus import DirectusClient
+from service.jobs.sweep import sweep
 from service.stack import directus, services
 from service.stack.demo import seed_demo
 from service.stack.processes import console_script, spawn, stop_process, wait_for_http
@@ -52,6 +55,15 @@ def stop_running(settings: StackSettings, timeout_s: float = 30) -> bool:
             os.killpg(group, signal.SIGTERM)
     path.unlink(missing_ok=True)
     return True
+
+
+def replay_outbox(service: DirectusClient, redis_url: str) -> None:
+    """Enqueue every item waiting in ``queued`` with no job (their events were lost)."""
+    report = sweep(
+        service, redis.Redis.from_url(redis_url), stale_s=3600, dead_worker_s=120, lost_s=0
+    )
+    if report.enqueued:
+        log.info("replayed %d queued item(s) from the outbox", len(report.enqueued))
 
 
 def run_stack(
@@ -114,6 +126,9 @@ def run_stack(
             )
         )
         wait_for_http(f"{settings.site_url}/healthz", web, web_log)
+        # Events Directus fired before the service was up (the demo playlist) are lost: replay the
+        # outbox now instead of waiting for the sweep's first pass.
+        replay_outbox(service, settings.redis_url)
         pid_file(settings).write_text(
             "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in processes)))
         )

@@ -13,18 +13,16 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
-import requests
 
 from service.integrations.directus import DirectusClient
 from service.stack import directus
+from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.services import create_database, drop_database
 from service.stack.settings import (
     REPO_ROOT,
@@ -131,22 +129,14 @@ class ServiceProcesses:
     def env(self) -> dict[str, str]:
         """The environment the service processes run with."""
         return {
-            **os.environ,
             **self.stack.settings.service_env(),
             **TEST_SERVICE_ENV,
             **self.extra_env,
         }
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        log_path = self.log_dir / f"{name}.log"
-        return subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=self.env(),
-            stdout=log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # killpg reaches the worker's work horse too
-        )
+        # Its own process group: killpg reaches the worker's work horse too.
+        return spawn(command, self.log_dir / f"{name}.log", env=self.env(), cwd=REPO_ROOT)
 
     def start_web(self, timeout_s: float = 30) -> subprocess.Popen[bytes]:
         """Start gunicorn on the stack's web port and wait for /healthz."""
@@ -154,18 +144,11 @@ class ServiceProcesses:
             return self.web
         self.web = self._spawn(
             "web",
-            [_venv_bin("gunicorn"), "--bind", f"127.0.0.1:{self.stack.settings.web_port}",
+            [console_script("gunicorn"), "--bind", f"127.0.0.1:{self.stack.settings.web_port}",
              "--workers", "2", "service.web.app:create_app()"],
         )  # fmt: skip
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.web.poll() is not None:
-                raise RuntimeError(f"the web service exited; see {self.log_dir / 'web.log'}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return self.web
-            time.sleep(0.2)
-        raise TimeoutError(f"the web service did not answer; see {self.log_dir / 'web.log'}")
+        wait_for_http(f"{self.url}/healthz", self.web, self.log_dir / "web.log", timeout_s)
+        return self.web
 
     def stop_web(self) -> None:
         """Stop the web service (the hook's deliveries then fail)."""
@@ -177,7 +160,7 @@ class ServiceProcesses:
         """Start one `rq worker --with-scheduler` that heartbeats every second."""
         worker = self._spawn(
             f"worker-{len(self.workers)}",
-            [_venv_bin("rq"), "worker", "--with-scheduler", "--url", self.stack.settings.redis_url,
+            [console_script("rq"), "worker", "--with-scheduler", "--url", self.stack.settings.redis_url,
              "--job-monitoring-interval", "1", "--logging_level", "INFO", "default"],
         )  # fmt: skip
         self.workers.append(worker)
@@ -199,24 +182,6 @@ class ServiceProcesses:
         """Stop everything started here."""
         self.stop_workers()
         self.stop_web()
-
-
-def _venv_bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
-    """SIGTERM a process group, then SIGKILL it if it lingers."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def start_service_processes(stack: TestStack, workers: int = 1) -> ServiceProcesses:
