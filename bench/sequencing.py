@@ -16,6 +16,25 @@ Python-heap memory (tracemalloc, which numpy reports to) are measured for our so
 
 Run: ``.venv/bin/python bench/sequencing.py`` (OR-Tools from ``bench/requirements.txt``; without
 it the reference column is empty). ``--quick`` skips N ≥ 500 and uses a 5 s reference.
+
+Last full run (2026-11-27, commit 6f807d8, x86_64, 2 cores shared with other work at load average
+5–7, Python 3.11.7, numpy 2.4.6, OR-Tools 9.15.6755, seed 1, reference 30 s; command
+``var/bench-venv/bin/python bench/sequencing.py``). Ratios are our cost ÷ theirs (below 1 = better):
+
+| N | ours | wall s | CPU s | peak MiB | ÷ exact | ÷ OR-Tools | ÷ greedy |
+|---|---|---|---|---|---|---|---|
+| 10 | 15.394 | 0.00 | 0.00 | 0.15 | 1.0000 | – | 1.0000 |
+| 12 | 19.426 | 0.00 | 0.00 | 0.68 | 1.0000 | – | 0.9084 |
+| 50 | 30.181 | 0.92 | 0.89 | 0.37 | – | 1.0000 | 0.8524 |
+| 100 | 42.050 | 1.42 | 0.97 | 0.49 | – | 0.9562 | 0.8946 |
+| 200 | 62.794 | 3.84 | 1.36 | 0.96 | – | 0.9877 | 0.9005 |
+| 500 | 110.459 | 4.24 | 2.63 | 4.20 | – | 0.9732 | 0.8726 |
+| 1000 | 195.057 | 7.56 | 3.61 | 15.70 | – | 0.9344 | 0.9083 |
+
+With the journey arc: N = 200 at 0.738 × greedy (1.43 s CPU), N = 1,000 at 0.584 × greedy (4.01 s
+CPU). Selection of 90 min from 1,000 tracks: 16 tracks, 91.5 min, 1.43 s wall, 100 % harmonic,
+0 % clash, mean tempo change 0.50 %, arc RMSE 0.30. Wall time above CPU time is the shared machine;
+an earlier run at load 5 gave N = 200 in 1.70 s wall.
 """
 
 from __future__ import annotations

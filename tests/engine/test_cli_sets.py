@@ -256,3 +256,27 @@ def test_budgets_and_bpm_ranges_are_read_or_refused() -> None:
             parse_bpm_range(bad)
     with pytest.raises(click.BadParameter):
         parse_duration("soon")
+
+
+def test_build_keeps_locked_pairs_and_the_tempo_limit(pool_file: Path) -> None:
+    pool = load_pool(pool_file).tracks
+    a, b = pool[5].id, pool[9].id
+    code, out, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--lock",
+        f"{a}:{b}",
+        "--max-tempo-step",
+        "8",
+        "--format",
+        "json",
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    ids = [t["id"] for t in data["tracks"]]
+    assert ids[ids.index(a) + 1] == b
+    for tr in data["transitions"]:
+        assert (tr["from_id"], tr["to_id"]) == (a, b) or abs(tr["tempo_change_pct"]) <= 8.0
