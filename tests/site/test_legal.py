@@ -6,7 +6,12 @@ import datetime as dt
 
 import pytest
 
-from service.web.site.legal import LEGAL_SEEDS, publish_legal_documents, render_markdown
+from service.web.site.legal import (
+    LEGAL_SEEDS,
+    current_document,
+    publish_legal_documents,
+    render_markdown,
+)
 
 
 def test_staff_markdown_cannot_carry_a_script() -> None:
@@ -38,10 +43,11 @@ def test_publishing_twice_changes_nothing(stack) -> None:
 @pytest.mark.stack
 def test_the_privacy_page_shows_the_version_in_force(stack, client) -> None:
     publish_legal_documents(stack.service)
+    in_force = current_document(stack.service, "privacy")
     page = client.get("/privacy")
     assert page.status_code == 200
-    assert "version 2024-12-28 · in effect from 2024-12-28" in page.text
-    assert "<h2>10. Children&#39;s Privacy</h2>" in page.text or "Children's Privacy" in page.text
+    meta = f"version {in_force['version']} · in effect from {in_force['effective_date']}"
+    assert meta in page.text
 
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
     future = stack.admin.create_item(
@@ -56,10 +62,17 @@ def test_the_privacy_page_shows_the_version_in_force(stack, client) -> None:
     )  # fmt: skip
     try:
         page = client.get("/privacy")
-        assert "version 2024-12-28" in page.text and "Not yet" not in page.text
+        assert meta in page.text and "Not yet" not in page.text
         assert "Draft" not in page.text
     finally:
         stack.admin.delete_items("legal_documents", [future["id"], draft["id"]])
+
+
+def test_the_seeded_privacy_policy_renders_with_its_sections() -> None:
+    privacy = next(seed for seed in LEGAL_SEEDS if seed.slug == "privacy")
+    html = render_markdown(privacy.file.read_text(encoding="utf-8"))
+    assert html.count("<h2>") == 13
+    assert "<li>Access: Request a copy of your personal data</li>" in html
 
 
 @pytest.mark.stack
