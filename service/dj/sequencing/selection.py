@@ -7,13 +7,15 @@ of few long tracks merely for having fewer transitions.
 
 Search, deterministic for a seed:
 
-1. construct from several starting tracks: greedy appending (cheapest transition plus arc cost at the
-   expected position) until the length is reached, then the must-include tracks inserted where they
+1. construct from several starting tracks (two per second of budget): greedy appending (cheapest
+   transition plus arc cost at the expected position) until the length is reached, then the must-include tracks inserted where they
    cost least, then the length repaired by cheapest removals or insertions;
 2. improve by rounds of the best move among *swap* (a track of the set for one of the pool, at the
    same place), *insert* and *remove*, each evaluated for every position and every pool track at
    once in numpy, alternating with a re-ordering of the chosen tracks (exact up to 13 tracks, iterated
-   local search above), until nothing improves.
+   local search above), until nothing improves;
+3. kick the best set (three of its tracks swapped for random pool tracks) and improve again, two
+   kicks per construction, keeping the better set.
 
 A length outside the window counts before any cost (lexicographically), so the search first makes
 the set fit and then makes it good. Pinned, included and locked tracks are never swapped out.
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: Weight of one second outside the length window: larger than any cost difference.
 _LENGTH_PENALTY = 1.0e8
+#: Kicks from the best set per construction, and how many tracks each kick swaps out.
+KICKS_PER_START = 2
+KICK_TRACKS = 3
 
 
 class SelectionError(ValueError):
@@ -61,7 +66,7 @@ class SelectionProblem:
     locked: tuple[tuple[int, int], ...] = ()
     first: int | None = None
     last: int | None = None
-    starts: int = 4
+    starts: int | None = None  # constructions to try; None: two per second of budget (2–32)
     protected: frozenset[int] = field(init=False)
     padded_cost: np.ndarray = field(init=False, repr=False)
 
@@ -128,7 +133,8 @@ def select_and_order(
         )
     rng = np.random.default_rng(seed)
     deadline = time.monotonic() + wall_clock_cap(time_budget_s)
-    starts = _start_tracks(p, rng)
+    n_starts = p.starts or min(32, max(2, round(2 * time_budget_s)))
+    starts = _start_tracks(p, rng, n_starts)
     best: list[int] | None = None
     best_score = np.inf
     per_start = time_budget_s / max(1, len(starts))
@@ -142,6 +148,15 @@ def select_and_order(
             log.warning("selection stopped by the wall clock")
             break
     assert best is not None
+    # kicks: swap a few tracks of the best set for random pool tracks and improve again
+    for _kick in range(KICKS_PER_START * n_starts):
+        if time.monotonic() > deadline:
+            log.warning("selection stopped by the wall clock")
+            break
+        trial = _improve(p, _kick_out(p, best, rng), seed, per_start / 4, deadline)
+        value = p.score(trial)
+        if value < best_score - 1e-12:
+            best, best_score = trial, value
     if p.violation(p.length(best)) > 0:
         lo, hi = p.window
         raise SelectionError(
@@ -152,7 +167,7 @@ def select_and_order(
     return Solution(tuple(best), path_cost(p.cost, best, a), "selection")
 
 
-def _start_tracks(p: SelectionProblem, rng: np.random.Generator) -> list[int]:
+def _start_tracks(p: SelectionProblem, rng: np.random.Generator, count: int) -> list[int]:
     if p.first is not None:
         return [p.first]
     candidates = np.nonzero(p.allowed)[0]
@@ -162,9 +177,24 @@ def _start_tracks(p: SelectionProblem, rng: np.random.Generator) -> list[int]:
         # a track whose energy fits the opening of the arc is a natural first choice
         fit = p.arc_matrix(2)[candidates, 0]
         picks.append(int(candidates[int(np.argmin(fit))]))
-    extra = rng.permutation(candidates)[: max(0, p.starts - len(picks))]
+    extra = rng.permutation(candidates)[: max(0, count - len(picks))]
     picks.extend(int(x) for x in extra if int(x) not in picks)
     return picks
+
+
+def _kick_out(p: SelectionProblem, order: list[int], rng: np.random.Generator) -> list[int]:
+    """``order`` with up to :data:`KICK_TRACKS` unprotected tracks replaced by random pool tracks."""
+    movable = [k for k, x in enumerate(order) if x not in p.protected]
+    outside = np.nonzero(p.allowed & ~np.isin(np.arange(len(p.allowed)), order))[0]
+    count = min(KICK_TRACKS, len(movable), len(outside))
+    if count == 0:
+        return list(order)
+    trial = list(order)
+    places = rng.choice(movable, size=count, replace=False)
+    newcomers = rng.choice(outside, size=count, replace=False)
+    for k, x in zip(places, newcomers, strict=True):
+        trial[int(k)] = int(x)
+    return trial
 
 
 def _construct(p: SelectionProblem, start: int) -> list[int]:
