@@ -1,8 +1,9 @@
 """What every job shares: its clients, and the state it writes to its item.
 
 Items carry ``status`` (queued, running, done, failed), ``progress`` 0–100, a human-readable
-``error``, ``started_at`` and ``finished_at``. A job re-reads its item first and returns at once when
-the item is already final, so repeats are harmless.
+``error``, ``started_at`` and ``finished_at``. A job re-reads its item first and returns at once unless
+the item is queued or running (already done or failed, or never asked for), so repeats are harmless;
+an item lock keeps two runs of one item from overlapping.
 """
 
 from __future__ import annotations
@@ -192,9 +193,10 @@ def _run_locked(collection: str, item_id: str, work: Work, undo: Undo | None) ->
     if item is None:
         log.info("%s/%s is gone; nothing to do", collection, item_id)
         return "gone"
-    if item.get("status") in FINAL:
-        log.info("%s/%s is already %s; nothing to do", collection, item_id, item["status"])
-        return str(item["status"])
+    if item.get("status") not in ACTIVE:
+        # Final (done, failed) or not asked for (e.g. a draft): nothing to do.
+        log.info("%s/%s is %s; nothing to do", collection, item_id, item.get("status"))
+        return str(item.get("status"))
     state = ItemState(directus, collection, item_id, int(item.get("progress") or 0))
     try:
         state.start(item)
