@@ -6,7 +6,8 @@ whose status has not moved for ``SWEEP_STALE_S`` (or that sit queued with no job
 ``SWEEP_LOST_S``: their event was lost) and starts their job again (the deterministic job id
 keeps a waiting or running job from being doubled). A job shown as running on a worker that stopped
 heartbeating is abandoned and replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
-(with the pipeline's undo, e.g. a refund) rather than retried forever.
+(with the pipeline's undo, e.g. a refund) rather than retried forever. DJs active in the last hour
+without a sign-up grant (their ``users.create`` event was lost) get the grant job.
 """
 
 from __future__ import annotations
@@ -23,15 +24,20 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
+from service import ledger
 from service.config import load_config
 from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
 from service.jobs.queue import enqueue, redis_connection
+from service.jobs.signup import DJ_ROLE
 from service.jobs.state import ACTIVE, directus_client, item_lock_key
 
 log = logging.getLogger(__name__)
 
 RECOVERY_COUNT_TTL_S = 24 * 3600
+# Accounts checked for a missing sign-up grant: those active this recently.
+GRANT_ACTIVE_WITHIN_S = 3600
+GRANT_BATCH = 100
 _ALIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
@@ -169,6 +175,47 @@ def sweep(
     return report
 
 
+def sweep_signup_grants(
+    directus: DirectusClient,
+    connection: redis.Redis,
+    *,
+    active_within_s: float = GRANT_ACTIVE_WITHIN_S,
+    now: datetime | None = None,
+) -> list[str]:
+    """Enqueue the sign-up grant for DJs active lately who have none (their users.create was lost).
+
+    Only recently active accounts are checked, which keeps the pass small; a DJ whose event was lost
+    gets the grant within a minute of logging in.
+    """
+    since = _cutoff(active_within_s, now or datetime.now(UTC))
+    users = [
+        str(user["id"])
+        for user in directus.iter_items(
+            "directus_users",
+            filter={"role": {"_eq": DJ_ROLE}, "last_access": {"_gte": since}},
+            fields=["id"],
+        )
+    ]
+    missing: list[str] = []
+    for start in range(0, len(users), GRANT_BATCH):
+        batch = users[start : start + GRANT_BATCH]
+        granted = {
+            entry["reference"]
+            for entry in directus.list_items(
+                "token_ledger",
+                filter={"reference": {"_in": [ledger.signup_reference(u) for u in batch]}},
+                fields=["reference"],
+                limit=-1,
+            )
+        }
+        missing += [u for u in batch if ledger.signup_reference(u) not in granted]
+    enqueued = []
+    for user_id in missing:
+        enqueued.append(enqueue("signup_grant", user_id, connection=connection).job_id)
+        log.info("sweep: sign-up grant missing for %s; enqueued", user_id)
+    return enqueued
+
+
 def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """RQ cron entry point: one sweep with the service configuration."""
     config = config or load_config()
@@ -180,4 +227,5 @@ def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
         lost_s=float(config["SWEEP_LOST_S"]),
         max_recoveries=int(config["SWEEP_MAX_RECOVERIES"]),
     )
-    return report.__dict__
+    grants = sweep_signup_grants(directus_client(config), redis_connection(config))
+    return {**report.__dict__, "signup_grants": grants}

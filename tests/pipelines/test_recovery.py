@@ -235,3 +235,32 @@ def test_a_failure_with_retries_left_leaves_the_item_to_the_retry(stack, monkeyp
     on_job_failure(job, stack.redis, RuntimeError, RuntimeError("flaky"), None)
 
     assert stack.service.get_item("sets", created["id"])["status"] == "running"
+
+
+def test_a_dj_whose_sign_up_event_was_lost_gets_the_grant_on_logging_in(
+    stack, service_processes
+) -> None:
+    from service import ledger
+    from service.jobs.signup import DJ_ROLE
+    from service.jobs.sweep import sweep_signup_grants
+
+    service_processes.stop_workers()
+    try:
+        email, password = f"lost-{uuid.uuid4().hex[:8]}@example.com", "a-long-password-1"
+        user = stack.service.create_item(
+            "directus_users",
+            {"email": email, "password": password, "role": DJ_ROLE, "status": "active"},
+        )
+        job_id = f"user-signup-grant-{user['id']}"
+        wait_for(lambda: Job.exists(job_id, connection=stack.redis), 10, "the grant job")
+        Job.fetch(job_id, connection=stack.redis).delete()  # as if the event had been lost
+        # Other suites' DJs may show up too: look for this one only.
+        assert job_id not in sweep_signup_grants(stack.service, stack.redis)  # not logged in yet
+        stack.service.login(email, password)
+
+        assert job_id in sweep_signup_grants(stack.service, stack.redis)
+    finally:
+        service_processes.start_worker()
+    grant = ledger.signup_grant_amount(stack.service)
+    wait_for(lambda: ledger.balance(stack.service, user["id"]) == grant, 20, "the grant")
+    assert job_id not in sweep_signup_grants(stack.service, stack.redis)
