@@ -10,6 +10,8 @@ from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.dj.exports import export_set, nml_location, rekordbox_location
 from service.dj.pools import load_pool
@@ -206,3 +208,36 @@ def test_the_pool_loader_reads_each_export_back(tmp_path: Path, fmt: str, suffix
             assert got.bpm == pytest.approx(want.bpm)
             assert got.key == want.key
         assert got.path.replace("\\", "/").endswith(want.path.replace("\\", "/").rsplit("/", 1)[1])
+
+
+_NAME = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn"), blacklist_characters="/\\:"),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s.strip() == s and s not in (".", ".."))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_NAME, min_size=1, max_size=4), st.sampled_from(["posix", "windows"]))
+def test_any_path_survives_both_location_formats(parts: list[str], style: str) -> None:
+    if style == "windows":
+        path = "C:\\" + "\\".join(parts)
+        expected = "C:/" + "/".join(parts)
+    else:
+        path = "/" + "/".join(parts)
+        expected = path
+    location = rekordbox_location(path)
+    assert location.startswith("file://localhost/")
+    assert all(ord(ch) < 128 and not ch.isspace() for ch in location)
+    decoded = unquote(location.removeprefix("file://localhost"))
+    assert decoded.lstrip("/") == expected.lstrip("/")
+    on_volume = style == "posix" and parts[0] == "Volumes" and len(parts) > 2
+    expected_volume = "C:" if style == "windows" else parts[1] if on_volume else "Macintosh HD"
+    dirs = parts[2:-1] if on_volume else parts[:-1]
+    assert nml_location(path) == (
+        expected_volume,
+        "/:" + "".join(f"{p}/:" for p in dirs),
+        parts[-1],
+    )
+    root = ET.fromstring(export_set("nml", [track("x", path=path)]).encode("utf-8"))
+    assert root.find("COLLECTION/ENTRY/LOCATION").get("FILE") == parts[-1]
