@@ -12,7 +12,7 @@ Search, deterministic for a seed:
    cost least, then the length repaired by cheapest removals or insertions;
 2. improve by rounds of the best move among *swap* (a track of the set for one of the pool, at the
    same place), *insert* and *remove*, each evaluated for every position and every pool track at
-   once in numpy, alternating with a re-ordering of the chosen tracks (exact up to 13 tracks, iterated
+   once in numpy, alternating with a re-ordering of the chosen tracks (exact up to 15 tracks, iterated
    local search above), until nothing improves;
 3. kick the best set (three of its tracks swapped for random pool tracks) and improve again, two
    kicks per construction, keeping the better set.
