@@ -32,9 +32,9 @@ Last full run (2026-11-27, commit 6f807d8, x86_64, 2 cores shared with other wor
 | 1000 | 195.057 | 7.56 | 3.61 | 15.70 | – | 0.9344 | 0.9083 |
 
 With the journey arc: N = 200 at 0.738 × greedy (1.43 s CPU), N = 1,000 at 0.584 × greedy (4.01 s
-CPU). Selection of 90 min from 1,000 tracks (re-run after selection kicks were added, commit
-after 6f807d8): 16 tracks, 91.5 min, 1.88 s wall, 1.96 s CPU, peak 105 MiB, 100 % harmonic,
-0 % clash, mean tempo change 0.50 %, arc RMSE 0.30. Wall time above CPU time is the shared machine;
+CPU). Selection of 90 min from 1,000 tracks (re-run at commit 9b6e406, with selection kicks and
+exact re-ordering up to 15 tracks): 16 tracks, 91.5 min, 1.96 s wall, 1.94 s CPU, peak 105 MiB,
+100 % harmonic, 0 % clash, mean tempo change 0.50 %, arc RMSE 0.30. Wall time above CPU time is the shared machine;
 an earlier run at load 5 gave N = 200 in 1.70 s wall.
 """
 
