@@ -1,7 +1,13 @@
 """Choosing and ordering tracks: exact for small sets, iterated local search above, and selection.
 
-Everything here works on index-based numpy matrices (see :mod:`.objective`), so it is independent of
-how tracks are stored; :mod:`service.dj.sets` turns tracks and options into matrices and back.
+Callers with tracks use :func:`service.dj.sequencing.plan.plan_set` (``SetRequest`` in,
+``PlannedSet`` with tracks in play order and a scorecard out). The solvers below work on index-based
+numpy matrices (see :mod:`.objective`), independent of how tracks are stored:
+
+- :func:`held_karp` — the optimum, with the arc term and pinned ends, up to ``EXACT_MAX_TRACKS``;
+- :func:`order_heuristic` — greedy construction, Or-opt, double-bridge kicks, exact-window polish;
+- :func:`select_and_order` — choose a subset of a target length and order it;
+- :func:`solve_order` — exact or heuristic by size.
 """
 
 from __future__ import annotations
