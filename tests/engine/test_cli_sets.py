@@ -280,3 +280,45 @@ def test_build_keeps_locked_pairs_and_the_tempo_limit(pool_file: Path) -> None:
     assert ids[ids.index(a) + 1] == b
     for tr in data["transitions"]:
         assert (tr["from_id"], tr["to_id"]) == (a, b) or abs(tr["tempo_change_pct"]) <= 8.0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix"), [("rekordbox", ".xml"), ("nml", ".nml"), ("m3u8", ".m3u8"), ("csv", ".csv")]
+)
+def test_an_exported_set_reads_back_as_a_pool_in_play_order(
+    pool_file: Path, tmp_path: Path, fmt: str, suffix: str
+) -> None:
+    built = json.loads(
+        run(
+            "set",
+            "build",
+            str(pool_file),
+            "--duration",
+            "40m",
+            "--format",
+            "json",
+            "--time-budget",
+            "200ms",
+        )[1]
+    )
+    out = tmp_path / f"set{suffix}"
+    code, _, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "40m",
+        "--format",
+        fmt,
+        "-o",
+        str(out),
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    code, scored, err = run("set", "score", str(out), "--json")
+    assert code == 0, err
+    names = [t["title"] for t in json.loads(scored)["tracks"]]
+    assert names == [t["title"] for t in built["tracks"]]
+    again = json.loads(run("set", "score", str(out), "--json")[1])
+    assert [t["id"] for t in again["tracks"]] == [t["id"] for t in json.loads(scored)["tracks"]]
