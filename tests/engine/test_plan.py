@@ -145,3 +145,40 @@ def test_tracks_without_duration_count_as_six_minutes() -> None:
     tracks = [track(f"x{i}", duration_s=None, energy=5) for i in range(30)]
     planned = plan_set(tracks, SetRequest(duration_s=30 * 60, overlap_s=0))
     assert len(planned.tracks) == 5
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 30),
+    st.integers(0, 10_000),
+    st.integers(5, 150),
+    st.sampled_from(["journey", "none", "warm-up"]),
+    st.booleans(),
+)
+def test_any_pool_and_length_give_a_fitting_set_or_a_reason(
+    n: int, seed: int, minutes: int, arc: str, pin: bool
+) -> None:
+    pool = random_pool(n, seed)
+    request = SetRequest(
+        duration_s=minutes * 60,
+        arc=arc,
+        first=pool[0].id if pin else None,
+        last=pool[-1].id if pin and n > 1 else None,
+        seed=seed,
+        time_budget_s=0.02,
+    )
+    try:
+        planned = plan_set(pool, request)
+    except SetError as exc:
+        reason = str(exc)
+        assert "min" in reason or "track" in reason, reason  # says what does not fit
+        return
+    played = sum(t.duration_s for t in planned.tracks) - request.overlap_s * (
+        len(planned.tracks) - 1
+    )
+    assert minutes * 60 * 0.95 <= played <= minutes * 60 * 1.05
+    assert len({t.id for t in planned.tracks}) == len(planned.tracks)
+    if pin:
+        assert planned.tracks[0].id == pool[0].id
+        if n > 1:
+            assert planned.tracks[-1].id == pool[-1].id
