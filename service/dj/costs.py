@@ -131,7 +131,7 @@ _ARTIST_SPLIT = re.compile(
 def _artist_names(artist: str | None) -> set[str]:
     if not artist:
         return set()
-    return {part for part in _ARTIST_SPLIT.split(artist.casefold()) if part.strip()}
+    return {part.strip() for part in _ARTIST_SPLIT.split(artist.casefold()) if part.strip()}
 
 
 def _shared_names(names: list[set[str]]) -> np.ndarray:
