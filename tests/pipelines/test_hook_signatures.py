@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -10,6 +11,8 @@ import uuid
 import pytest
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from service.web.app import create_app
 from service.web.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -18,12 +21,19 @@ REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('AIDJ_HOOK_TEST_REDIS_DB', 
 SECRET = "the-shared-hook-secret"
 
 
+# Item keys of the events made by the running test: other runs may share this Redis database, so
+# assertions look at these jobs only and nothing is flushed.
+_KEYS: set[str] = set()
+
+
 @pytest.fixture
 def connection():
     conn = redis.Redis.from_url(REDIS_URL)
-    conn.flushdb()
+    _KEYS.clear()
     yield conn
-    conn.flushdb()
+    for key in _KEYS:
+        with contextlib.suppress(NoSuchJobError):
+            Job.fetch(f"set-generate-{key}", connection=conn).delete()
 
 
 @pytest.fixture
@@ -49,7 +59,10 @@ def event(**changes) -> dict:
         "user": None,
         "ts": time.time(),
     }
-    return {**base, **changes}
+    made = {**base, **changes}
+    if isinstance(made["keys"], list):
+        _KEYS.update(str(k) for k in made["keys"])
+    return made
 
 
 def post(client, body: bytes, *, secret: str = SECRET, ts: int | None = None, signature=None):
@@ -66,7 +79,9 @@ def post(client, body: bytes, *, secret: str = SECRET, ts: int | None = None, si
 
 
 def queued(connection) -> list[str]:
-    return Queue("default", connection=connection).job_ids
+    """Jobs waiting in the queue for this test's events."""
+    mine = {f"set-generate-{key}" for key in _KEYS}
+    return [job_id for job_id in Queue("default", connection=connection).job_ids if job_id in mine]
 
 
 def test_a_valid_event_is_accepted_with_202_and_starts_its_job(client, connection) -> None:
