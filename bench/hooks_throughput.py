@@ -182,6 +182,8 @@ def main() -> None:
     ratios = [h / b for h, b in zip(rates["hook"], rates["bare"], strict=True)]
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        # The machine is shared: its load during the run says how far to trust the figures.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "server": f"gunicorn --workers 2 --threads {args.threads}, same machine as the client",
         "requests_per_round": args.requests,
         "concurrency": args.concurrency,

@@ -95,6 +95,8 @@ def main() -> None:
 
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        # The machine is shared: its load during the run says how far to trust the figures.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "stack": "Directus 12.4.0 on PostgreSQL, Redis, gunicorn --workers 2, 1 RQ worker, local AI",
         "pool_tracks": 100,
         "sets": args.sets,
