@@ -7,7 +7,10 @@ RUN pip install -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY directus/schema ./directus/schema
+COPY directus/seed ./directus/seed
 RUN pip install --no-deps . && useradd --system --uid 10001 aidj
 USER aidj
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "service.web.app:create_app()"]
+# Threads keep slow uploads from blocking a worker; uploads may take minutes on a slow line.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", \
+     "--timeout", "300", "--access-logfile", "-", "service.web.app:create_app()"]

@@ -100,6 +100,18 @@ def access_command(env_name: str, check: bool) -> None:
         sys.exit(1)
 
 
+@directus_group.command("publish-legal")
+@env_option
+def publish_legal_command(env_name: str) -> None:
+    """Publish the privacy policy and terms kept in directus/seed/legal (each version once)."""
+    from service.integrations.directus import DirectusClient
+    from service.web.site.legal import publish_legal_documents
+
+    settings = load_settings(env_name)
+    created = publish_legal_documents(DirectusClient(settings.directus_url, settings.service_token))
+    click.echo("published " + ", ".join(created) if created else "legal documents: nothing new")
+
+
 @directus_group.command("snapshot")
 @env_option
 @click.option(

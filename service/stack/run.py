@@ -94,6 +94,7 @@ def run_stack(
         web_log = settings.var_dir / "web.log"
         web = spawn(
             [console_script("gunicorn"), "--bind", f"127.0.0.1:{settings.web_port}", "--workers", "2",
+             "--worker-class", "gthread", "--threads", "4", "--timeout", "300",
              "--access-logfile", "-", "service.web.app:create_app()"],
             web_log,
             env=env,

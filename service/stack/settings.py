@@ -149,6 +149,10 @@ class StackSettings:
             "ACTIVITY_RETENTION": "30d",
             "REVISIONS_RETENTION": "30d",
             "RATE_LIMITER_KEY_PREFIX": "aidj-rl",
+            # Every sign-up reaches Directus from the service's one address, so Directus's own
+            # registration limit (5 a minute) would throttle the whole site; the site limits per
+            # visitor and per email instead.
+            "RATE_LIMITER_REGISTRATION_ENABLED": "false",
             "RATE_LIMITER_REGISTRATION_KEY_PREFIX": "aidj-rl-reg",
             "SERVICE_URL": self.site_url,
             "HOOK_SECRET": self.hook_secret,

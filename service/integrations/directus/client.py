@@ -281,7 +281,9 @@ class DirectusClient(HttpClient):
 
     def verify_email(self, token: str) -> None:
         """Activate an account from the token in the verification mail."""
-        self.call(
+        # Directus answers a valid token with a redirect to its own app (HTML), not JSON: any
+        # answer without an error status is success, so the body is not parsed.
+        self.request(
             "GET", "/users/register/verify-email", params={"token": token}, authenticated=False
         )
 

@@ -225,11 +225,7 @@ def verify_email() -> Any:
     if not token:
         return render_template("accounts/verified.html", ok=False), 400
     try:
-        # Directus answers a valid token with a redirect to its own app (HTML, not JSON), which
-        # DirectusClient.verify_email cannot parse: any answer without an error status is success.
-        anonymous().request(
-            "GET", "/users/register/verify-email", params={"token": token}, authenticated=False
-        )
+        anonymous().verify_email(token)
     except DirectusUnavailable:
         raise
     except DirectusError as exc:
