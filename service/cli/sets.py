@@ -16,7 +16,7 @@ import click
 
 from service.dj.arcs import ArcError, parse_arc
 from service.dj.costs import CostWeights, cost_matrix
-from service.dj.exports import EXPORT_FORMATS, export_set
+from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
 from service.dj.pools import Pool, PoolError, load_pool
 from service.dj.scorecard import Scorecard, score_order
 from service.dj.sequencing.plan import DEFAULT_OVERLAP_S, PlannedSet, SetError, SetRequest, plan_set
@@ -155,6 +155,14 @@ def _emit(text: str, out: str | None) -> None:
         return
     with open(out, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
+
+
+def _emit_bytes(data: bytes, out: str | None) -> None:
+    if out is None:
+        click.get_binary_stream("stdout").write(data)
+        return
+    with open(out, "wb") as fh:
+        fh.write(data)
 
 
 @click.group("set")
@@ -304,6 +312,9 @@ def build_command(
             "brief": brief_used,
         }
     }
+    if fmt == "serato":
+        _emit_bytes(to_serato_crate(planned.tracks), out)
+        return
     text = export_set(
         fmt,
         planned.tracks,

@@ -10,8 +10,13 @@ Which track field goes to which attribute comes from the field table in :mod:`se
   track by ``VOLUME + DIR + FILE``. Windows paths take the drive (``C:``) as volume; macOS paths
   under ``/Volumes/NAME`` take NAME, other absolute paths the startup volume name.
 - M3U8: absolute paths as given, or relative to the playlist's folder when asked and possible.
+- Serato crate (binary): tag-length-value records (4 ASCII bytes, a big-endian u32 length, then
+  UTF-16BE text or nested records): ``vrsn`` "1.0/Serato ScratchLive Crate", the sort (``osrt``) and
+  column (``ovct``) records, then one ``otrk`` holding a ``ptrk`` path per track, in play order. The
+  path is relative to its drive's root (``Users/dj/x.mp3``), since a crate lives on that drive; the
+  crate goes in ``_Serato_/Subcrates/<name>.crate`` there.
 
-Every writer returns text; callers write it as UTF-8.
+Every writer returns text, which callers write as UTF-8, except the Serato crate (bytes).
 """
 
 from __future__ import annotations
@@ -36,14 +41,16 @@ __all__ = [
     "export_set",
     "nml_location",
     "rekordbox_location",
+    "serato_path",
     "set_json",
     "to_csv",
     "to_m3u8",
     "to_nml",
     "to_rekordbox",
+    "to_serato_crate",
 ]
 
-EXPORT_FORMATS = ("m3u8", "rekordbox", "nml", "csv", "json")
+EXPORT_FORMATS = ("m3u8", "rekordbox", "nml", "csv", "json", "serato")
 #: Volume name Traktor on macOS uses for the startup disk.
 DEFAULT_MAC_VOLUME = "Macintosh HD"
 PRODUCT = "AIDJSets"
@@ -211,6 +218,45 @@ def _nml_text(name: str, location: str, value: Any) -> str:
     return str(value)
 
 
+def serato_path(path: str) -> str:
+    """A track path as a Serato crate stores it: ``/``-separated, relative to its drive's root."""
+    if _is_windows(path):
+        rest = ntpath.splitdrive(path)[1]
+        return "/".join(p for p in re.split(r"[\\/]", rest) if p)
+    parts = [p for p in path.split("/") if p]
+    if len(parts) > 2 and parts[0] == "Volumes":
+        parts = parts[2:]  # an external drive: the crate sits on it, paths start at its root
+    return "/".join(parts)
+
+
+def _serato_record(tag: str, payload: bytes) -> bytes:
+    return tag.encode("ascii") + len(payload).to_bytes(4, "big") + payload
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-be")
+
+
+def to_serato_crate(tracks: Sequence[Track]) -> bytes:
+    """A Serato ``.crate``: version, sort and column records, then each track's path in play order."""
+    out = [_serato_record("vrsn", _utf16("1.0/Serato ScratchLive Crate"))]
+    out.append(
+        _serato_record(
+            "osrt", _serato_record("tvcn", _utf16("song")) + _serato_record("brev", b"\x00")
+        )
+    )
+    for column in ("song", "artist", "bpm", "key", "length"):
+        out.append(
+            _serato_record(
+                "ovct", _serato_record("tvcn", _utf16(column)) + _serato_record("tvcw", _utf16("0"))
+            )
+        )
+    for t in tracks:
+        if t.path and not _URL.match(t.path):
+            out.append(_serato_record("otrk", _serato_record("ptrk", _utf16(serato_path(t.path)))))
+    return b"".join(out)
+
+
 def _xml_text(root: ET.Element) -> str:
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -294,7 +340,7 @@ def export_set(
     relative_to: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """The set as text in ``fmt`` (one of :data:`EXPORT_FORMATS`)."""
+    """The set as text in ``fmt`` (one of :data:`EXPORT_FORMATS` except the binary ``serato``)."""
     if fmt == "m3u8":
         return to_m3u8(tracks, relative_to=relative_to)
     if fmt == "rekordbox":
@@ -306,4 +352,6 @@ def export_set(
     if fmt == "json":
         payload = set_json(tracks, scorecard, notes, extra)
         return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "serato":
+        raise ValueError("a Serato crate is binary: use to_serato_crate()")
     raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")

@@ -322,3 +322,24 @@ def test_an_exported_set_reads_back_as_a_pool_in_play_order(
     assert names == [t["title"] for t in built["tracks"]]
     again = json.loads(run("set", "score", str(out), "--json")[1])
     assert [t["id"] for t in again["tracks"]] == [t["id"] for t in json.loads(scored)["tracks"]]
+
+
+def test_build_writes_a_serato_crate(pool_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "AIDJ.crate"
+    code, _, err = run(
+        "set",
+        "build",
+        str(pool_file),
+        "--duration",
+        "30m",
+        "--format",
+        "serato",
+        "-o",
+        str(out),
+        "--time-budget",
+        "200ms",
+    )
+    assert code == 0, err
+    data = out.read_bytes()
+    assert data.startswith(b"vrsn")
+    assert data.count(b"otrk") >= 4

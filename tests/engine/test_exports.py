@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.dj.exports import export_set, nml_location, rekordbox_location
+from service.dj.exports import (
+    export_set,
+    nml_location,
+    rekordbox_location,
+    serato_path,
+    to_serato_crate,
+)
 from service.dj.pools import load_pool
 from service.dj.scorecard import score_order
 from tests.engine.factories import track
@@ -241,3 +247,37 @@ def test_any_path_survives_both_location_formats(parts: list[str], style: str) -
     )
     root = ET.fromstring(export_set("nml", [track("x", path=path)]).encode("utf-8"))
     assert root.find("COLLECTION/ENTRY/LOCATION").get("FILE") == parts[-1]
+
+
+def read_serato_records(data: bytes) -> list[tuple[str, bytes]]:
+    """Split Serato tag-length-value records."""
+    records, at = [], 0
+    while at < len(data):
+        tag = data[at : at + 4].decode("ascii")
+        size = int.from_bytes(data[at + 4 : at + 8], "big")
+        records.append((tag, data[at + 8 : at + 8 + size]))
+        at += 8 + size
+    assert at == len(data)
+    return records
+
+
+def test_serato_crate_lists_each_path_in_play_order_relative_to_its_drive() -> None:
+    tracks = set_tracks()
+    records = read_serato_records(to_serato_crate(tracks))
+    tag, version = records[0]
+    assert (tag, version.decode("utf-16-be")) == ("vrsn", "1.0/Serato ScratchLive Crate")
+    assert records[1][0] == "osrt"
+    assert {tag for tag, _ in records[2:7]} == {"ovct"}
+    paths = []
+    for tag, body in records[7:]:
+        assert tag == "otrk"
+        ((inner, value),) = read_serato_records(body)
+        assert inner == "ptrk"
+        paths.append(value.decode("utf-16-be"))
+    assert paths == [
+        "Users/dj/My Music/Bicep – Glue (Original Mix).mp3",
+        "Users/DJ Ünïcødé/Música/Kölsch & Friends - 1983.flac",
+        "Röyksopp/So Easy.aiff",
+        "Sets/日本語 トラック.wav",
+    ]
+    assert [serato_path(t.path) for t in tracks] == paths
