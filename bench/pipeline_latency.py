@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from rq.job import Job  # noqa: E402
 
-from tests.pipelines.helpers import make_dj, make_library, wait_for_status  # noqa: E402
+from tests.pipelines.helpers import make_dj, make_library, wait_for, wait_for_status  # noqa: E402
 from tests.support.stack import build_stack, start_service_processes  # noqa: E402
 
 
@@ -80,7 +80,16 @@ def main() -> None:
             done = wait_for_status(directus, "sets", created["id"], ("done", "failed"), 60)
             if done["status"] != "done":
                 raise RuntimeError(f"set {created['id']} failed: {done['error']}")
-            job = Job.fetch(f"set-generate-{created['id']}", connection=stack.redis)
+            # The job writes status=done as its last step; RQ records its end a moment later.
+            job = wait_for(
+                lambda cid=created["id"]: (
+                    j
+                    if (j := Job.fetch(f"set-generate-{cid}", connection=stack.redis)).ended_at
+                    else None
+                ),
+                10,
+                "the job's end",
+            )
             if n < args.warmup:
                 continue
             started, ended = job.started_at.timestamp(), job.ended_at.timestamp()
