@@ -182,3 +182,10 @@ def test_any_pool_and_length_give_a_fitting_set_or_a_reason(
         assert planned.tracks[0].id == pool[0].id
         if n > 1:
             assert planned.tracks[-1].id == pool[-1].id
+
+
+def test_a_pool_of_short_clips_never_gives_a_negative_set_length() -> None:
+    pool = [track(f"c{i}", duration_s=12.0, bpm=120.0 + i) for i in range(10)]
+    planned = plan_set(pool, SetRequest(arc="journey"))
+    assert planned.scorecard.duration_s > 0
+    assert planned.scorecard.duration_s >= 12.0 * 10 / 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -74,8 +74,18 @@ class PlannedSet:
     objective: float
 
 
+def mix_overlap_s(pool: Sequence[Track], requested_s: float) -> float:
+    """Seconds to count per mix: as requested, but at most half the shortest known track.
+
+    Short edits, previews and the 12-second demo clips would otherwise give sets a negative length.
+    """
+    known = [t.duration_s for t in pool if t.duration_s and t.duration_s > 0]
+    return min(requested_s, 0.5 * min(known)) if known else requested_s
+
+
 def plan_set(pool: Sequence[Track], request: SetRequest) -> PlannedSet:
     """Choose (when a duration is given) and order tracks from ``pool`` under ``request``."""
+    request = replace(request, overlap_s=mix_overlap_s(pool, request.overlap_s))
     by_id = {t.id: k for k, t in enumerate(pool)}
     arc = parse_arc(request.arc)
 
