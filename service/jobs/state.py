@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ from service.jobs.queue import redis_connection
 log = logging.getLogger(__name__)
 
 FINAL = ("done", "failed")
+PROGRESS_STEP = 5
+PROGRESS_EVERY_S = 10.0
 ACTIVE = ("queued", "running")
 
 
@@ -86,6 +89,8 @@ class ItemState:
     collection: str
     item_id: str
     last_progress: int = 0
+    _written: int = -1
+    _written_at: float = 0.0
 
     def start(self, item: Mapping[str, Any]) -> None:
         """Mark the item running; ``started_at`` is kept from an earlier attempt."""
@@ -95,10 +100,20 @@ class ItemState:
         self.directus.update_item(self.collection, self.item_id, changes)
 
     def progress(self, percent: float, **fields: Any) -> None:
-        """Write progress (0–100) and any result fields gathered so far."""
+        """Write progress (0–100) and any result fields gathered so far.
+
+        Small steps are batched (a write per ``PROGRESS_STEP`` points, or ``PROGRESS_EVERY_S``
+        seconds): a thousand-file upload should not cost a thousand writes. The periodic write also
+        shows the sweep that the job is alive.
+        """
         value = max(self.last_progress, min(99, int(percent)))
         self.last_progress = value
+        now = time.monotonic()
+        due = value >= self._written + PROGRESS_STEP or now - self._written_at >= PROGRESS_EVERY_S
+        if not fields and (value == self._written or not due):
+            return
         self.directus.update_item(self.collection, self.item_id, {"progress": value, **fields})
+        self._written, self._written_at = value, now
 
     def done(self, **fields: Any) -> None:
         """Mark the item done with its results."""

@@ -167,9 +167,15 @@ class ServiceProcesses:
         return worker
 
     def kill_worker(self, worker: subprocess.Popen[bytes]) -> None:
-        """SIGKILL a worker and its work horse, as a crash or the OOM killer would."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
+        """SIGKILL a worker and its work horse, as a crash or the OOM killer would.
+
+        RQ's work horse puts itself in a process group of its own (``os.setpgrp``), so killing the
+        worker's group is not enough: its children's groups are killed too.
+        """
+        groups = {worker.pid, *_children(worker.pid)}
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
         worker.wait()
 
     def stop_workers(self) -> None:
@@ -182,6 +188,20 @@ class ServiceProcesses:
         """Stop everything started here."""
         self.stop_workers()
         self.stop_web()
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def start_service_processes(stack: TestStack, workers: int = 1) -> ServiceProcesses:
