@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_LOST_S": 15.0,  # a queued item with no job this long lost its event
     "SWEEP_DEAD_WORKER_S": 120.0,  # a worker silent this long is dead (RQ beats every 30 s)
     "SWEEP_MAX_RECOVERIES": 3,
+    "JOB_LOCK_TTL_S": 30.0,  # a run's item lock expires this long after the run dies
 }
 
 # Environment variable → config key, where the names differ.

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,11 +53,38 @@ def item_lock_key(collection: str, item_id: str) -> str:
     return f"aidj:item-lock:{collection}:{item_id}"
 
 
-def item_lock(connection: redis.Redis, collection: str, item_id: str) -> Lock:
-    """The item's lock, held for the job's timeout plus a minute (a dead holder's lock expires)."""
-    job = get_current_job()
-    timeout = (job.timeout or 600) + 60 if job is not None else 660
-    return connection.lock(item_lock_key(collection, item_id), timeout=timeout)
+def item_lock(connection: redis.Redis, collection: str, item_id: str, ttl_s: float) -> Lock:
+    """The item's lock: it lives ``ttl_s`` unless its holder keeps extending it (see KeepAlive)."""
+    # Not thread-local: the keep-alive thread extends the lock the job's thread took.
+    return connection.lock(item_lock_key(collection, item_id), timeout=ttl_s, thread_local=False)
+
+
+class KeepAlive(threading.Thread):
+    """Extends a held lock every third of its lifetime, so it lasts as long as the process does.
+
+    A run that dies (SIGKILL, OOM, a lost machine) stops extending it, and the lock expires within
+    ``ttl_s``: that is how the sweep tells a live run from a dead one, whichever process died.
+    """
+
+    def __init__(self, lock: Lock, ttl_s: float) -> None:
+        super().__init__(daemon=True, name="item-lock-keepalive")
+        self.lock, self.ttl_s = lock, ttl_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Extend until stopped or the lock is lost."""
+        while not self.stopped.wait(self.ttl_s / 3):
+            try:
+                self.lock.extend(self.ttl_s, replace_ttl=True)
+            except (LockError, redis.RedisError) as exc:
+                log.warning("could not extend %s: %s", self.lock.name, exc)
+                if isinstance(exc, LockError):
+                    return
+
+    def stop(self) -> None:
+        """Stop extending (the caller releases the lock)."""
+        self.stopped.set()
+        self.join(timeout=5)
 
 
 class JobFailure(Exception):
@@ -188,16 +216,21 @@ def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = No
     A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
     are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
     """
-    lock = item_lock(redis_connection(), collection, item_id)
+    config = load_config()
+    ttl_s = float(config["JOB_LOCK_TTL_S"])
+    lock = item_lock(redis_connection(config), collection, item_id, ttl_s)
     if not lock.acquire(blocking=False):
         if attempts_left() > 0:
             raise ItemBusy(f"{collection}/{item_id} is being worked on by another job")
         # Last attempt: the other run owns the item; if it dies, the sweep recovers the item.
         log.warning("%s/%s is being worked on elsewhere; leaving it", collection, item_id)
         return "busy"
+    keepalive = KeepAlive(lock, ttl_s)
+    keepalive.start()
     try:
         return _run_locked(collection, item_id, work, undo)
     finally:
+        keepalive.stop()
         with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
 

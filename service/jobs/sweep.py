@@ -4,8 +4,9 @@ Directus hooks are fire-and-forget: an event is lost when the service is down, a
 worker. The Directus row is the outbox, so every minute this looks for items of each swept pipeline
 whose status has not moved for ``SWEEP_STALE_S`` (or that sit queued with no job at all for
 ``SWEEP_LOST_S``: their event was lost) and starts their job again (the deterministic job id
-keeps a waiting or running job from being doubled). A job shown as running on a worker that stopped
-heartbeating is abandoned and replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
+keeps a waiting or running job from being doubled). A job shown as running whose item lock has
+expired (the run stopped extending it) on a worker that stopped heartbeating is abandoned and
+replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
 (with the pipeline's undo, e.g. a refund) rather than retried forever. DJs active in the last hour
 without a sign-up grant (their ``users.create`` event was lost) get the grant job.
 """
@@ -148,13 +149,15 @@ def sweep(
             if not lost and _age_s(item, now) < stale_s:
                 continue
             if job is not None and status == JobStatus.STARTED:
-                if worker_alive(connection, job.worker_name, dead_worker_s):
+                # A live run keeps its item lock alive; a worker that heartbeats may be about to
+                # take it. Neither: the run died (worker, work horse or machine).
+                if connection.exists(item_lock_key(pipeline.collection, item_id)) or worker_alive(
+                    connection, job.worker_name, dead_worker_s
+                ):
                     report.waiting.append(jid)
                     continue
-                log.warning("%s: worker %s stopped heartbeating; re-running", jid, job.worker_name)
+                log.warning("%s: its run died (worker %s); re-running", jid, job.worker_name)
                 job.delete()
-                # The dead run's item lock would hold the new run off until it expires.
-                connection.delete(item_lock_key(pipeline.collection, item_id))
                 report.abandoned.append(jid)
             elif job is not None and status in (
                 JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED

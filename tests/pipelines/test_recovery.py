@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +71,34 @@ def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
     # Once done, the sweep leaves it alone.
     time.sleep(STALE_S + 0.5)
     assert job_id not in _sweep(stack).enqueued
+
+
+def test_a_work_horse_that_outlives_its_worker_is_not_run_twice(stack, service_processes) -> None:
+    owner = make_dj(stack.service, grant=5)
+    playlist = make_library(stack.service, owner, 100, seed=11)
+    created = stack.service.create_item(
+        "sets", {"owner": owner, "playlist": playlist, "parameters": {"time_budget_s": 9}}
+    )
+    job_id = f"set-generate-{created['id']}"
+    wait_for(
+        lambda: stack.service.get_item("sets", created["id"])["progress"] >= 30,
+        30,
+        "the set job to be planning",
+    )
+    [worker] = [w for w in service_processes.workers if w.poll() is None]
+    os.kill(worker.pid, signal.SIGKILL)  # the worker only: its work horse plans on
+    worker.wait()
+    service_processes.start_worker()
+    time.sleep(STALE_S + 0.3)
+
+    # Judge the silent worker dead at once: only the item lock can say the run is alive.
+    report = sweep(stack.service, stack.redis, stale_s=STALE_S, dead_worker_s=0.1, lost_s=LOST_S)
+
+    assert job_id in report.waiting  # the horse keeps the item lock alive
+    assert job_id not in report.abandoned + report.enqueued
+    done = wait_for_status(stack.service, "sets", created["id"], ("done", "failed"), 60)
+    assert done["status"] == "done", done["error"]
+    assert [e["delta"] for e in charges(stack.service, created["id"])] == [-1]
 
 
 def test_an_event_lost_while_the_service_is_down_is_recovered_by_the_sweep(

@@ -107,6 +107,7 @@ TEST_SERVICE_ENV = {
     "SWEEP_STALE_S": "2",
     "SWEEP_LOST_S": "1",
     "SWEEP_DEAD_WORKER_S": "4",
+    "JOB_LOCK_TTL_S": "3",
     "SWEEP_INTERVAL_S": "60",
 }
 
