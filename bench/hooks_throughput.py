@@ -8,7 +8,8 @@ reads the body and answers 202 with a small JSON. The client signs every request
 server work: signing happens before sending in both cases, the bare endpoint ignores the headers).
 
 Run: ``.venv/bin/python bench/hooks_throughput.py`` (``--requests N`` per round, ``--concurrency C``,
-``--rounds R``, ``--redis-db D``). Results go to ``bench/results/hooks_throughput.json``.
+``--rounds R``, ``--redis-db D``, ``--threads T``). It also reports the answer time of one client
+sending one request at a time (no queueing). Results go to ``bench/results/hooks_throughput.json``.
 """
 
 from __future__ import annotations
@@ -169,6 +170,11 @@ def main() -> None:
                 latencies[name] += lat
                 errors[name] += bad
             connection.flushdb()  # keep Redis the same size for every round
+        # One client, one request at a time: the answer time without queueing behind others.
+        single: dict[str, list[float]] = {}
+        for name, url in targets.items():
+            single[name] = _round(url, 300, 1)[1]
+        connection.flushdb()
     finally:
         for server in servers:
             server.terminate()
@@ -196,6 +202,10 @@ def main() -> None:
             for k, v in latencies.items()
         },
         "non_202": errors,
+        "single_client_latency_ms": {
+            k: {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2)}
+            for k, v in single.items()
+        },
     }
     suffix = "" if args.threads == 1 else f"_threads{args.threads}"
     out = ROOT / "bench" / "results" / f"hooks_throughput{suffix}.json"
