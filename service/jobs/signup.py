@@ -21,6 +21,7 @@ DJ_ROLE = DEMO_ROLE  # the DJ role pinned in directus/schema/access.yaml
 
 def run(user_id: str) -> str:
     """RQ entry point: grant the sign-up tokens to one new DJ."""
+    state.job_logging()
     directus = state.directus_client()
     try:
         user = directus.get_item("directus_users", user_id, fields=["id", "role"])

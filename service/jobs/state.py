@@ -210,12 +210,24 @@ def _read(directus: DirectusClient, collection: str, item_id: str) -> dict[str, 
         return None
 
 
+def job_logging() -> None:
+    """Send the service's log lines to the worker's output (RQ sets up only its own logger)."""
+    logger = logging.getLogger("service")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = None) -> str:
     """Run ``work`` on the item once: re-read it, skip if final, record running/done/failed.
 
     A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
     are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
     """
+    job_logging()
     config = load_config()
     ttl_s = float(config["JOB_LOCK_TTL_S"])
     lock = item_lock(redis_connection(config), collection, item_id, ttl_s)

@@ -31,7 +31,7 @@ from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
 from service.jobs.queue import enqueue, redis_connection
 from service.jobs.signup import DJ_ROLE
-from service.jobs.state import ACTIVE, directus_client, item_lock_key
+from service.jobs.state import ACTIVE, directus_client, item_lock_key, job_logging
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,7 @@ def sweep_signup_grants(
 
 def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """RQ cron entry point: one sweep with the service configuration."""
+    job_logging()
     config = config or load_config()
     report = sweep(
         directus_client(config),
