@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY service ./service
 COPY directus/schema ./directus/schema
 COPY directus/seed ./directus/seed
+COPY hooks ./hooks
 RUN pip install --no-deps . && useradd --system --uid 10001 aidj
 USER aidj
 EXPOSE 8000

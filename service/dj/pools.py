@@ -28,7 +28,7 @@ from service.dj.playlists import (
 from service.dj.tags import TrackTags, iter_audio_files, read_tags
 from service.dj.tracks import Track
 
-__all__ = ["Pool", "PoolError", "Problem", "load_pool", "track_id"]
+__all__ = ["Pool", "PoolError", "Problem", "load_pool", "merge_entry_and_tags", "track_id"]
 
 # Fields a pool track carries, in Track's order (id, path and sources are handled apart).
 _TRACK_FIELDS = ("title", "artist", "album", "genre", "label", "isrc", "year", "bpm", "key",
@@ -106,8 +106,11 @@ def _local_file(entry: PoolEntry, folder: str) -> str | None:
     return beside if os.path.isfile(beside) else None
 
 
-def _merge(entry: PoolEntry, fmt: str, tags: TrackTags | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Field values and their sources from a playlist entry and (optionally) the file's tags."""
+def merge_entry_and_tags(entry: PoolEntry, fmt: str, tags: TrackTags | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Field values and their sources from a playlist entry and (optionally) the file's tags.
+
+    An M3U's ``#EXTINF`` text loses to the file's tags; a collection's or CSV's own values win over them.
+    """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     from_entry = {name: getattr(entry, name) for name in _TRACK_FIELDS}
@@ -139,7 +142,7 @@ def _from_playlist(path: str, playlist: str | None, limits: Limits | None) -> Po
             problems += _tag_problems(tags, entry.line)
             if tags.error:
                 tags = None
-        values, sources = _merge(entry, parsed.format, tags)
+        values, sources = merge_entry_and_tags(entry, parsed.format, tags)
         identity = location_key(entry) or f"line:{entry.line}"
         tracks.append(Track(id=ids.new(identity), path=entry.path or entry.url, sources=sources,
                             **values))

@@ -20,7 +20,7 @@ from typing import Any
 
 from service.dj.matching import FileRef, match_entries
 from service.dj.playlists import Playlist, PoolEntry, PoolError, Problem, parse_playlist
-from service.dj.pools import _merge as merge_entry_and_tags  # the pool loader's precedence rules
+from service.dj.pools import merge_entry_and_tags  # the pool loader's precedence rules
 from service.dj.tags import AUDIO_EXTENSIONS, TrackTags, read_tags
 from service.integrations.directus import DirectusClient
 from service.jobs import state
