@@ -35,10 +35,22 @@ from service.dj.keys import ALL_KEYS
 from tests.dj.audio import tag, write_audio
 
 # Share of each kind in a typical DJ library.
-MIX = {"mp3": 50, "flac": 12, "aiff": 10, "wav": 8, "m4a-aac": 8, "m4a-alac": 4, "ogg": 4,
-       "opus": 4}
-NOTATIONS = (lambda k: k.camelot, lambda k: k.open_key, lambda k: k.name,
-             lambda k: f"{k.camelot_number:02d}{k.camelot_letter}")
+MIX = {
+    "mp3": 50,
+    "flac": 12,
+    "aiff": 10,
+    "wav": 8,
+    "m4a-aac": 8,
+    "m4a-alac": 4,
+    "ogg": 4,
+    "opus": 4,
+}
+NOTATIONS = (
+    lambda k: k.camelot,
+    lambda k: k.open_key,
+    lambda k: k.name,
+    lambda k: f"{k.camelot_number:02d}{k.camelot_letter}",
+)
 
 
 def build_library(folder: Path, count: int, seed: int) -> list[str]:
@@ -55,13 +67,21 @@ def build_library(folder: Path, count: int, seed: int) -> list[str]:
         shutil.copyfile(templates[kind], path)
         key = rng.choice(ALL_KEYS)
         energy = rng.randint(1, 10)
-        tag(path, kind, {
-            "title": f"Track {i}", "artist": f"Artist {rng.randint(1, 300)}",
-            "album": f"Album {rng.randint(1, 500)}", "genre": rng.choice(["Techno", "House"]),
-            "label": f"Label {rng.randint(1, 80)}", "bpm": f"{rng.uniform(118, 176):.2f}",
-            "key": rng.choice(NOTATIONS)(key), "energy": str(energy),
-            "comment": f"{key.camelot} - Energy {energy}",
-        })
+        tag(
+            path,
+            kind,
+            {
+                "title": f"Track {i}",
+                "artist": f"Artist {rng.randint(1, 300)}",
+                "album": f"Album {rng.randint(1, 500)}",
+                "genre": rng.choice(["Techno", "House"]),
+                "label": f"Label {rng.randint(1, 80)}",
+                "bpm": f"{rng.uniform(118, 176):.2f}",
+                "key": rng.choice(NOTATIONS)(key),
+                "energy": str(energy),
+                "comment": f"{key.camelot} - Energy {energy}",
+            },
+        )
         paths.append(str(path))
     for template in templates.values():
         template.unlink()
@@ -84,8 +104,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"mutagen {mutagen.version_string}")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"mutagen {mutagen.version_string}"
+    )
     print(f"# machine: {machine}, seed {args.seed}, {args.files} files")
     with tempfile.TemporaryDirectory(prefix="aidj-bench-tags-") as tmp:
         start = time.perf_counter()
@@ -113,11 +135,21 @@ def main() -> None:
     print(f"files with an error: {errors}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "tags.json").write_text(json.dumps({
-        "machine": machine, "seed": args.seed, "files": args.files, "rounds": args.rounds,
-        "files_per_s": rates, "ratio_vs_bare": ratio, "ratio_vs_bare_same_formats": ratio_same,
-        "errors": errors,
-    }, indent=2))
+    (out / "tags.json").write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "seed": args.seed,
+                "files": args.files,
+                "rounds": args.rounds,
+                "files_per_s": rates,
+                "ratio_vs_bare": ratio,
+                "ratio_vs_bare_same_formats": ratio_same,
+                "errors": errors,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,10 @@ class MatchResult:
 
     def problems(self, entries: Sequence[PoolEntry]) -> list[Problem]:
         """One problem per unmatched entry, for the playlist's report."""
-        return [Problem(entries[i].line, "no uploaded file matches this entry")
-                for i in self.unmatched_entries]
+        return [
+            Problem(entries[i].line, "no uploaded file matches this entry")
+            for i in self.unmatched_entries
+        ]
 
 
 def _fold(text: str) -> str:

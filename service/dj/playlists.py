@@ -249,8 +249,11 @@ def _flag_duplicates(entries: list[PoolEntry]) -> None:
 
 # --- decoding --------------------------------------------------------------------------------------
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 
 
@@ -327,8 +330,9 @@ def detect_format(data: bytes, filename: str | None = None) -> str:
 # --- shared field handling -------------------------------------------------------------------------
 
 
-def _set_field(entry: PoolEntry, f: TrackField, raw: object, label: str,
-               problems: list[Problem]) -> None:
+def _set_field(
+    entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
+) -> None:
     try:
         value = f.parse(raw)
     except ValueError as exc:
@@ -392,8 +396,13 @@ def _parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
     extras: dict[str, str] = {}
     for no, line in enumerate(_LINE_SPLIT.split(text), 1):
         if len(line) > limits.max_line_chars:
-            problems.append(Problem(no, f"line is {len(line):,} characters long (limit "
-                                        f"{limits.max_line_chars:,}); skipped"))
+            problems.append(
+                Problem(
+                    no,
+                    f"line is {len(line):,} characters long (limit "
+                    f"{limits.max_line_chars:,}); skipped",
+                )
+            )
             continue
         if "\x00" in line:
             problems.append(Problem(no, "line contains a NUL byte; skipped"))
@@ -405,7 +414,9 @@ def _parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
             upper = stripped.upper()
             if upper.startswith("#EXTINF:"):
                 if pending is not None:
-                    problems.append(Problem(pending.line, "#EXTINF not followed by a track; ignored"))
+                    problems.append(
+                        Problem(pending.line, "#EXTINF not followed by a track; ignored")
+                    )
                 pending = _parse_extinf(stripped, no)
                 if pending is None:
                     problems.append(Problem(no, "#EXTINF without a duration; ignored"))
@@ -414,7 +425,7 @@ def _parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
             else:
                 for prefix, name in _PENDING_DIRECTIVES.items():
                     if upper.startswith(prefix):
-                        value = parse_text(stripped[len(prefix):])
+                        value = parse_text(stripped[len(prefix) :])
                         if value:
                             extras[name] = value
             continue  # #EXTM3U, other directives and comments are not entries
@@ -428,7 +439,10 @@ def _parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
         entry = PoolEntry(line=no, raw=line, path=loc.path, url=loc.url)
         if pending is not None:
             entry.duration_s, entry.artist, entry.title = (
-                pending.duration_s, pending.artist, pending.title)
+                pending.duration_s,
+                pending.artist,
+                pending.title,
+            )
         for name, value in extras.items():
             if getattr(entry, name) is None:
                 setattr(entry, name, value)
@@ -464,7 +478,8 @@ def _parse_csv(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
     if not taken & {"location", "title", "artist"}:
         raise PoolError(
             "the CSV header names none of the columns we read (path or location, title, artist); "
-            f"it has: {', '.join(c.strip() for c in header) or 'nothing'}")
+            f"it has: {', '.join(c.strip() for c in header) or 'nothing'}"
+        )
     previous = reader.line_num
     while True:
         try:
@@ -480,8 +495,13 @@ def _parse_csv(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
             continue
         raw = delimiter.join(row)
         if len(raw) > limits.max_line_chars:
-            problems.append(Problem(no, f"row is {len(raw):,} characters long (limit "
-                                        f"{limits.max_line_chars:,}); skipped"))
+            problems.append(
+                Problem(
+                    no,
+                    f"row is {len(raw):,} characters long (limit "
+                    f"{limits.max_line_chars:,}); skipped",
+                )
+            )
             continue
         if "\x00" in raw:
             problems.append(Problem(no, "row contains a NUL byte; skipped"))
@@ -539,15 +559,25 @@ def _run_xml(parser: Any, data: bytes, result: Playlist, what: str) -> None:
     except expat.ExpatError as exc:
         if not result.entries:
             raise PoolError(f"not a readable {what}: {exc}") from None
-        result.problems.append(Problem(
-            exc.lineno, f"the XML is broken here ({expat.ErrorString(exc.code)}); the rest is skipped"))
+        result.problems.append(
+            Problem(
+                exc.lineno,
+                f"the XML is broken here ({expat.ErrorString(exc.code)}); the rest is skipped",
+            )
+        )
 
 
-def _select(result: Playlist, lookup: Callable[[int, str], PoolEntry | None],
-            lists: list[tuple[str, int, list[tuple[int, str]]]], wanted: str | None) -> None:
+def _select(
+    result: Playlist,
+    lookup: Callable[[int, str], PoolEntry | None],
+    lists: list[tuple[str, int, list[tuple[int, str]]]],
+    wanted: str | None,
+) -> None:
     """Report the playlists inside a collection; with ``wanted``, keep only that one's entries."""
-    result.playlists = [{"name": path.rsplit("/", 1)[-1], "path": path, "entries": len(items)}
-                        for path, _, items in lists]
+    result.playlists = [
+        {"name": path.rsplit("/", 1)[-1], "path": path, "entries": len(items)}
+        for path, _, items in lists
+    ]
     if wanted is None:
         return
     match = [item for item in lists if wanted in (item[0], item[0].rsplit("/", 1)[-1])]
@@ -560,8 +590,11 @@ def _select(result: Playlist, lookup: Callable[[int, str], PoolEntry | None],
     for line, key in items:
         track = lookup(key_type, key)
         if track is None:
-            result.problems.append(Problem(line, f"playlist names track {key!r}, which is not in "
-                                                 "the collection; skipped"))
+            result.problems.append(
+                Problem(
+                    line, f"playlist names track {key!r}, which is not in the collection; skipped"
+                )
+            )
             continue
         copy = PoolEntry(**{name: getattr(track, name) for name in PoolEntry.__slots__})
         copy.line, copy.duplicate_of = line, None
@@ -570,9 +603,15 @@ def _select(result: Playlist, lookup: Callable[[int, str], PoolEntry | None],
     result.entries = entries
 
 
-def _entry_from(line: int, raw: str, location: str | None, values: dict[str, str],
-                columns: list[tuple[TrackField, str]], base: str,
-                problems: list[Problem]) -> PoolEntry | None:
+def _entry_from(
+    line: int,
+    raw: str,
+    location: str | None,
+    values: dict[str, str],
+    columns: list[tuple[TrackField, str]],
+    base: str,
+    problems: list[Problem],
+) -> PoolEntry | None:
     """Build an entry from attribute values; None (with a problem) when the location is unusable."""
     entry = PoolEntry(line=line, raw=raw)
     if location:
@@ -616,8 +655,9 @@ def _parse_rekordbox(data: bytes, base: str, wanted: str | None, limits: Limits)
             if location is not None and len(location) > limits.max_line_chars:
                 result.problems.append(Problem(line, "Location is too long; skipped"))
                 return
-            entry = _entry_from(line, location or "", location, attrs, _RB_COLUMNS, base,
-                                result.problems)
+            entry = _entry_from(
+                line, location or "", location, attrs, _RB_COLUMNS, base, result.problems
+            )
             if entry is None:
                 return
             entry.source_id = attrs.get("TrackID")
@@ -646,8 +686,12 @@ def _parse_rekordbox(data: bytes, base: str, wanted: str | None, limits: Limits)
     _run_xml(parser, data, result, "Rekordbox XML")
     _flag_duplicates(result.entries)
     # KeyType 0 lists tracks by TrackID, 1 by Location.
-    _select(result, lambda key_type, key: (by_location if key_type == 1 else by_id).get(key),
-            lists, wanted)
+    _select(
+        result,
+        lambda key_type, key: (by_location if key_type == 1 else by_id).get(key),
+        lists,
+        wanted,
+    )
     return result
 
 
@@ -705,8 +749,9 @@ def _parse_nml(data: bytes, base: str, wanted: str | None, limits: Limits) -> Pl
     return result
 
 
-def _finish_nml_entry(track: dict[str, Any], result: Playlist, by_key: dict[str, PoolEntry],
-                      base: str, limits: Limits) -> None:
+def _finish_nml_entry(
+    track: dict[str, Any], result: Playlist, by_key: dict[str, PoolEntry], base: str, limits: Limits
+) -> None:
     line = track["line"]
     volume = track.get("LOCATION@VOLUME", "")
     directory = track.get("LOCATION@DIR", "")
@@ -737,8 +782,14 @@ _XML_PARSERS: dict[str, Callable[[bytes, str, str | None, Limits], Playlist]] = 
 }
 
 
-def parse_playlist(data: bytes, *, filename: str | None = None, base: str = "",
-                   playlist: str | None = None, limits: Limits | None = None) -> Playlist:
+def parse_playlist(
+    data: bytes,
+    *,
+    filename: str | None = None,
+    base: str = "",
+    playlist: str | None = None,
+    limits: Limits | None = None,
+) -> Playlist:
     """Parse playlist or collection bytes of any supported format into a :class:`Playlist`.
 
     ``base`` is the playlist's folder relative to the library root (see :func:`normalise_location`);
@@ -754,8 +805,9 @@ def parse_playlist(data: bytes, *, filename: str | None = None, base: str = "",
     if fmt in _XML_PARSERS:
         return _XML_PARSERS[fmt](data, base, playlist, limits)
     if playlist is not None:
-        raise PoolError("choosing a playlist by name works for Rekordbox and Traktor "
-                            "collections only")
+        raise PoolError(
+            "choosing a playlist by name works for Rekordbox and Traktor collections only"
+        )
     text, encoding = _decode(data)
     if _looks_binary(text):
         raise PoolError("binary data, not a playlist")
@@ -764,8 +816,13 @@ def parse_playlist(data: bytes, *, filename: str | None = None, base: str = "",
     return result
 
 
-def read_playlist(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
-                  playlist: str | None = None, limits: Limits | None = None) -> Playlist:
+def read_playlist(
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    playlist: str | None = None,
+    limits: Limits | None = None,
+) -> Playlist:
     """Read and parse a playlist file; relative entries resolve against ``root`` (default: its folder)."""
     limits = limits or Limits()
     path = os.fspath(path)
@@ -783,6 +840,6 @@ def read_playlist(path: str | os.PathLike[str], *, root: str | os.PathLike[str] 
         if rel == ".." or rel.startswith(".." + os.sep):
             raise PoolError(f"{path} is outside the library root {os.fspath(root)}")
         base = "" if rel == "." else rel.replace(os.sep, "/")
-    return parse_playlist(data, filename=os.path.basename(path), base=base, playlist=playlist,
-                          limits=limits)
-
+    return parse_playlist(
+        data, filename=os.path.basename(path), base=base, playlist=playlist, limits=limits
+    )

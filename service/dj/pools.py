@@ -31,8 +31,19 @@ from service.dj.tracks import Track
 __all__ = ["Pool", "PoolError", "Problem", "load_pool", "merge_entry_and_tags", "track_id"]
 
 # Fields a pool track carries, in Track's order (id, path and sources are handled apart).
-_TRACK_FIELDS = ("title", "artist", "album", "genre", "label", "isrc", "year", "bpm", "key",
-                 "energy", "duration_s")
+_TRACK_FIELDS = (
+    "title",
+    "artist",
+    "album",
+    "genre",
+    "label",
+    "isrc",
+    "year",
+    "bpm",
+    "key",
+    "energy",
+    "duration_s",
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,9 @@ def _local_file(entry: PoolEntry, folder: str) -> str | None:
     return beside if os.path.isfile(beside) else None
 
 
-def merge_entry_and_tags(entry: PoolEntry, fmt: str, tags: TrackTags | None) -> tuple[dict[str, Any], dict[str, str]]:
+def merge_entry_and_tags(
+    entry: PoolEntry, fmt: str, tags: TrackTags | None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Field values and their sources from a playlist entry and (optionally) the file's tags.
 
     An M3U's ``#EXTINF`` text loses to the file's tags; a collection's or CSV's own values win over them.
@@ -122,8 +135,11 @@ def merge_entry_and_tags(entry: PoolEntry, fmt: str, tags: TrackTags | None) -> 
             value = candidates.get(name)
             if value is not None:
                 values[name] = value
-                sources[name] = tags.sources.get(name, "tag") if origin == "tags" and tags \
+                sources[name] = (
+                    tags.sources.get(name, "tag")
+                    if origin == "tags" and tags
                     else f"playlist:{fmt}"
+                )
                 break
     return values, sources
 
@@ -134,7 +150,9 @@ def _from_playlist(path: str, playlist: str | None, limits: Limits | None) -> Po
     ids, tracks, problems = _Ids(), [], list(parsed.problems)
     for entry in parsed.entries:
         if entry.duplicate_of is not None:
-            problems.append(Problem(entry.line, f"same track as line {entry.duplicate_of}; skipped"))
+            problems.append(
+                Problem(entry.line, f"same track as line {entry.duplicate_of}; skipped")
+            )
             continue
         tags = None
         if (file := _local_file(entry, folder)) is not None:
@@ -144,13 +162,15 @@ def _from_playlist(path: str, playlist: str | None, limits: Limits | None) -> Po
                 tags = None
         values, sources = merge_entry_and_tags(entry, parsed.format, tags)
         identity = location_key(entry) or f"line:{entry.line}"
-        tracks.append(Track(id=ids.new(identity), path=entry.path or entry.url, sources=sources,
-                            **values))
+        tracks.append(
+            Track(id=ids.new(identity), path=entry.path or entry.url, sources=sources, **values)
+        )
     return Pool(parsed.format, tracks, problems)
 
 
-def load_pool(path: Path | str, *, playlist: str | None = None,
-              limits: Limits | None = None) -> Pool:
+def load_pool(
+    path: Path | str, *, playlist: str | None = None, limits: Limits | None = None
+) -> Pool:
     """Load a pool from a playlist, collection, CSV or folder; raise :class:`PoolError` if unusable.
 
     ``playlist`` picks one playlist inside a Rekordbox or Traktor collection (by name or path).

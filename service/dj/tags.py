@@ -37,30 +37,54 @@ __all__ = ["AUDIO_EXTENSIONS", "TrackTags", "iter_audio_files", "read_many", "re
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = frozenset(
-    {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".alac", ".aif", ".aiff",
-     ".aifc", ".wav", ".wave"}
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".alac",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".wav",
+        ".wave",
+    }
 )
 
 # Only the formats we read: mutagen then sniffs 7 candidates instead of its 30-odd.
 _TYPES: list[Any] = [MP3, FLAC, OggVorbis, OggOpus, MP4, AIFF, WAVE]
-_FORMAT = {MP3: "mp3", FLAC: "flac", OggVorbis: "ogg", OggOpus: "opus", MP4: "m4a", AIFF: "aiff",
-           WAVE: "wav"}
+_FORMAT = {
+    MP3: "mp3",
+    FLAC: "flac",
+    OggVorbis: "ogg",
+    OggOpus: "opus",
+    MP4: "m4a",
+    AIFF: "aiff",
+    WAVE: "wav",
+}
 _CODEC = {MP3: "mp3", FLAC: "flac", OggVorbis: "vorbis", OggOpus: "opus", AIFF: "pcm", WAVE: "pcm"}
 _SUPPORTED_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, AIFF or WAV"
 
 # Tag families in the order they are consulted for each container.
 _FAMILIES = {
-    MP3: ("id3",), AIFF: ("id3",), WAVE: ("id3", "riff"), FLAC: ("vorbis",),
-    OggVorbis: ("vorbis",), OggOpus: ("vorbis",), MP4: ("mp4",),
+    MP3: ("id3",),
+    AIFF: ("id3",),
+    WAVE: ("id3", "riff"),
+    FLAC: ("vorbis",),
+    OggVorbis: ("vorbis",),
+    OggOpus: ("vorbis",),
+    MP4: ("mp4",),
 }
 
 
 # For each family, the fields it can hold and their tag names upper-cased (lookups ignore case).
 _PLANS: dict[str, tuple[tuple[TrackField, tuple[str, ...]], ...]] = {
     family: tuple(
-        (f, tuple(t.upper() for t in getattr(f, family)))
-        for f in FIELDS
-        if getattr(f, family)
+        (f, tuple(t.upper() for t in getattr(f, family))) for f in FIELDS if getattr(f, family)
     )
     for family in ("id3", "vorbis", "mp4", "riff")
 }
@@ -142,7 +166,9 @@ def _flatten_id3(tags: Any, prefix: str) -> dict[str, tuple[str, Any]]:
         if fid[0] != "T" or not getattr(frame, "text", None):
             continue
         if fid == "TXXX":
-            out.setdefault("TXXX:" + frame.desc.upper(), (f"{prefix}TXXX:{frame.desc}", frame.text[0]))
+            out.setdefault(
+                "TXXX:" + frame.desc.upper(), (f"{prefix}TXXX:{frame.desc}", frame.text[0])
+            )
         elif fid == "TCON":
             genres = frame.genres
             if genres:
@@ -201,7 +227,9 @@ def _parse_info_list(data: bytes, out: dict[str, tuple[str, Any]]) -> None:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = raw.decode("cp1252", "replace")  # INFO predates Unicode; Windows tools write ANSI
+            text = raw.decode(
+                "cp1252", "replace"
+            )  # INFO predates Unicode; Windows tools write ANSI
         name = cid.decode("latin-1")
         out.setdefault(name.upper(), ("INFO:" + name, text))
 

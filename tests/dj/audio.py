@@ -32,11 +32,27 @@ KINDS: dict[str, tuple[str, str | None, str | None, int]] = {
     "wav": (".wav", "WAV", "PCM_16", 44100),
 }
 #: the ``format`` the reader reports for each kind
-FORMAT_OF = {"mp3": "mp3", "flac": "flac", "ogg": "ogg", "opus": "opus", "m4a-aac": "m4a",
-             "m4a-alac": "m4a", "aiff": "aiff", "wav": "wav"}
+FORMAT_OF = {
+    "mp3": "mp3",
+    "flac": "flac",
+    "ogg": "ogg",
+    "opus": "opus",
+    "m4a-aac": "m4a",
+    "m4a-alac": "m4a",
+    "aiff": "aiff",
+    "wav": "wav",
+}
 #: tag family each kind is tagged with
-FAMILY = {"mp3": "id3", "aiff": "id3", "wav": "id3", "flac": "vorbis", "ogg": "vorbis",
-          "opus": "vorbis", "m4a-aac": "mp4", "m4a-alac": "mp4"}
+FAMILY = {
+    "mp3": "id3",
+    "aiff": "id3",
+    "wav": "id3",
+    "flac": "vorbis",
+    "ogg": "vorbis",
+    "opus": "vorbis",
+    "m4a-aac": "mp4",
+    "m4a-alac": "mp4",
+}
 
 
 def write_audio(path: Path, kind: str, seconds: float = 0.3) -> Path:
@@ -53,15 +69,43 @@ def write_audio(path: Path, kind: str, seconds: float = 0.3) -> Path:
 
 # --- taggers: values keyed by our field names, written under each family's usual tag ---------------
 
-ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON", "label": "TPUB",
-              "isrc": "TSRC", "year": "TDRC", "bpm": "TBPM", "key": "TKEY"}
-VORBIS_KEYS = {"title": "TITLE", "artist": "ARTIST", "album": "ALBUM", "genre": "GENRE",
-               "label": "LABEL", "isrc": "ISRC", "year": "DATE", "bpm": "BPM", "key": "INITIALKEY",
-               "energy": "ENERGYLEVEL", "comment": "COMMENT"}
-MP4_ATOMS = {"title": "©nam", "artist": "©ART", "album": "©alb", "genre": "©gen", "year": "©day",
-             "comment": "©cmt", "label": "----:com.apple.iTunes:LABEL",
-             "isrc": "----:com.apple.iTunes:ISRC", "key": "----:com.apple.iTunes:initialkey",
-             "energy": "----:com.apple.iTunes:EnergyLevel", "bpm": "----:com.apple.iTunes:BPM"}
+ID3_FRAMES = {
+    "title": "TIT2",
+    "artist": "TPE1",
+    "album": "TALB",
+    "genre": "TCON",
+    "label": "TPUB",
+    "isrc": "TSRC",
+    "year": "TDRC",
+    "bpm": "TBPM",
+    "key": "TKEY",
+}
+VORBIS_KEYS = {
+    "title": "TITLE",
+    "artist": "ARTIST",
+    "album": "ALBUM",
+    "genre": "GENRE",
+    "label": "LABEL",
+    "isrc": "ISRC",
+    "year": "DATE",
+    "bpm": "BPM",
+    "key": "INITIALKEY",
+    "energy": "ENERGYLEVEL",
+    "comment": "COMMENT",
+}
+MP4_ATOMS = {
+    "title": "©nam",
+    "artist": "©ART",
+    "album": "©alb",
+    "genre": "©gen",
+    "year": "©day",
+    "comment": "©cmt",
+    "label": "----:com.apple.iTunes:LABEL",
+    "isrc": "----:com.apple.iTunes:ISRC",
+    "key": "----:com.apple.iTunes:initialkey",
+    "energy": "----:com.apple.iTunes:EnergyLevel",
+    "bpm": "----:com.apple.iTunes:BPM",
+}
 
 
 def id3_frames(values: dict[str, str]) -> list[id3.Frame]:

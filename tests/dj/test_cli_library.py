@@ -13,8 +13,22 @@ from service.cli import main
 from tests.dj.audio import make
 
 FIXTURES = Path(__file__).parent / "fixtures"
-INSPECT_FIELDS = {"path", "format", "title", "artist", "album", "genre", "label", "isrc", "bpm",
-                  "key", "energy", "duration_s", "sources", "error"}
+INSPECT_FIELDS = {
+    "path",
+    "format",
+    "title",
+    "artist",
+    "album",
+    "genre",
+    "label",
+    "isrc",
+    "bpm",
+    "key",
+    "energy",
+    "duration_s",
+    "sources",
+    "error",
+}
 
 
 def run(*args: str):
@@ -22,8 +36,9 @@ def run(*args: str):
 
 
 def test_inspect_json(tmp_path: Path) -> None:
-    good = make(tmp_path, "flac", {"artist": "A", "title": "T", "bpm": "128,5", "key": "Am",
-                                   "energy": "6"})
+    good = make(
+        tmp_path, "flac", {"artist": "A", "title": "T", "bpm": "128,5", "key": "Am", "energy": "6"}
+    )
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"")
     result = run("inspect", str(good), str(broken), "--json")
@@ -55,8 +70,12 @@ def test_inspect_nothing_to_read(tmp_path: Path) -> None:
 def test_playlist_json_shapes_for_every_format(tmp_path: Path) -> None:
     m3u = tmp_path / "set.m3u8"
     m3u.write_text("#EXTM3U\n#EXTINF:10,A - B\na.mp3\n../../etc/passwd\n", encoding="utf-8")
-    for path, fmt in [(m3u, "m3u"), (FIXTURES / "rekordbox.xml", "rekordbox"),
-                      (FIXTURES / "traktor.nml", "nml"), (FIXTURES / "library.csv", "csv")]:
+    for path, fmt in [
+        (m3u, "m3u"),
+        (FIXTURES / "rekordbox.xml", "rekordbox"),
+        (FIXTURES / "traktor.nml", "nml"),
+        (FIXTURES / "library.csv", "csv"),
+    ]:
         result = run("playlist", str(path), "--json")
         assert result.exit_code == 0, result.output
         data = json.loads(result.output)
@@ -65,8 +84,9 @@ def test_playlist_json_shapes_for_every_format(tmp_path: Path) -> None:
         assert data["entries"] and all({"line", "reason"} <= set(p) for p in data["problems"])
     data = json.loads(run("playlist", str(m3u), "--json").output)
     assert data["entries"][0]["artist"] == "A"
-    assert data["problems"] == [{"line": 4, "reason": "path climbs out of the library root with "
-                                                      "'..'; skipped"}]
+    assert data["problems"] == [
+        {"line": 4, "reason": "path climbs out of the library root with '..'; skipped"}
+    ]
 
 
 def test_playlist_picks_a_collection_playlist() -> None:
@@ -99,9 +119,19 @@ def test_installed_command_runs(tmp_path: Path) -> None:
     """The real ``aidj`` entry point (module form), not only the click test runner."""
     m3u = tmp_path / "set.m3u"
     m3u.write_text("a.mp3\n")
-    out = subprocess.run([sys.executable, "-c", "from service.cli import main; main()",
-                          "playlist", str(m3u), "--json"],
-                         capture_output=True, text=True, check=False,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from service.cli import main; main()",
+            "playlist",
+            str(m3u),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["entries"][0]["path"] == "a.mp3"

@@ -90,7 +90,9 @@ def test_unknown_text_names_itself(bad: str) -> None:
     assert repr(bad) in str(caught.value)
 
 
-@pytest.mark.parametrize("bad", [24, -1, True, None, 3.5, {"camelot_number": 13, "camelot_letter": "A"}])
+@pytest.mark.parametrize(
+    "bad", [24, -1, True, None, 3.5, {"camelot_number": 13, "camelot_letter": "A"}]
+)
 def test_unknown_values_raise(bad: object) -> None:
     with pytest.raises(KeyParseError):
         parse_key(bad)
@@ -106,15 +108,18 @@ NOTATIONS = {
     "camelot lower": lambda k: k.camelot.lower(),
     "open key": lambda k: k.open_key,
     "name": lambda k: k.name,
-    "name unicode": lambda k: k.name.replace("#", "♯").replace("b", "♭") if len(k.name) > 1
-    else k.name,
+    "name unicode": lambda k: (
+        k.name.replace("#", "♯").replace("b", "♭") if len(k.name) > 1 else k.name
+    ),
     "name words": lambda k: f"{k.name.rstrip('m')} {'minor' if k.minor else 'major'}",
     "name min/maj": lambda k: f"{k.name.rstrip('m')}{'min' if k.minor else 'maj'}",
     "classical case": lambda k: k.name.rstrip("m").lower() if k.minor else k.name,
     "traktor int": lambda k: k.traktor,
     "traktor text": lambda k: str(k.traktor),
-    "beatport object": lambda k: {"camelot_number": k.camelot_number,
-                                  "camelot_letter": k.camelot_letter},
+    "beatport object": lambda k: {
+        "camelot_number": k.camelot_number,
+        "camelot_letter": k.camelot_letter,
+    },
     "beatport name": lambda k: {"name": f"{k.name.rstrip('m')} {'Minor' if k.minor else 'Major'}"},
 }
 
@@ -166,7 +171,10 @@ def test_relation_costs_and_names() -> None:
     costs = [r.cost for r in KeyRelation]
     assert costs == sorted(costs)  # declared from best to worst
     assert {r for r in KeyRelation if r.harmonic} == {
-        KeyRelation.SAME, KeyRelation.ADJACENT, KeyRelation.RELATIVE}
+        KeyRelation.SAME,
+        KeyRelation.ADJACENT,
+        KeyRelation.RELATIVE,
+    }
     assert KeyRelation.RELATIVE.value == "relative"
     assert KeyRelation.ENERGY_BOOST.value == "energy boost +2"
 

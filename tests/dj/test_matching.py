@@ -13,12 +13,12 @@ def entries(text: str):
 def test_match_by_path_then_name_then_artist_title() -> None:
     es = entries(
         "#EXTM3U\n"
-        "C:\\Users\\DJ\\Music\\House\\Glue.mp3\n"             # 2: by path suffix House/Glue.mp3
-        "/Volumes/USB/Techno/Glue.mp3\n"                    # 3: by name, the other Glue.mp3
+        "C:\\Users\\DJ\\Music\\House\\Glue.mp3\n"  # 2: by path suffix House/Glue.mp3
+        "/Volumes/USB/Techno/Glue.mp3\n"  # 3: by name, the other Glue.mp3
         "#EXTINF:300,Four Tet - Baby\n"
-        "/old/disk/renamed-file.flac\n"                     # 5: by artist + title
-        "/Music/Caf\u00e9.mp3\n"                            # 6: NFD upload, other case
-        "/Music/missing.mp3\n"                              # 7: nothing
+        "/old/disk/renamed-file.flac\n"  # 5: by artist + title
+        "/Music/Caf\u00e9.mp3\n"  # 6: NFD upload, other case
+        "/Music/missing.mp3\n"  # 7: nothing
     )
     files = [
         FileRef("f-techno", "Techno/Glue.mp3"),

@@ -30,22 +30,23 @@ def by_line(result) -> dict[int, object]:
 
 # --- M3U: extended info, directives, comments ------------------------------------------------------
 
+
 def test_extended_m3u_entries_and_directives() -> None:
     result = m3u(
-        "#EXTM3U\n"                                              # 1
-        "#PLAYLIST:Friday warm-up\n"                             # 2
-        "# a comment, not an entry\n"                            # 3
-        "#EXTINF:372,Bicep - Glue\n"                             # 4
-        "Bicep/Glue.mp3\n"                                       # 5
-        "\n"                                                     # 6
-        "#EXTINF:-1,Untitled stream\n"                           # 7
-        "https://radio.example.com/live.mp3\n"                   # 8
-        "#EXTGRP:Openers\n"                                      # 9
-        "#EXTINF:301.5 tvg-id=\"x\",Four Tet – Baby\n"           # 10
-        "#EXTART:ignored because EXTINF has the artist\n"        # 11
-        "/Music/Four Tet/Baby.flac\n"                            # 12
-        "#EXTINF:245,Just A Title\n"                             # 13
-        "plain.mp3\n"                                            # 14
+        "#EXTM3U\n"  # 1
+        "#PLAYLIST:Friday warm-up\n"  # 2
+        "# a comment, not an entry\n"  # 3
+        "#EXTINF:372,Bicep - Glue\n"  # 4
+        "Bicep/Glue.mp3\n"  # 5
+        "\n"  # 6
+        "#EXTINF:-1,Untitled stream\n"  # 7
+        "https://radio.example.com/live.mp3\n"  # 8
+        "#EXTGRP:Openers\n"  # 9
+        '#EXTINF:301.5 tvg-id="x",Four Tet – Baby\n'  # 10
+        "#EXTART:ignored because EXTINF has the artist\n"  # 11
+        "/Music/Four Tet/Baby.flac\n"  # 12
+        "#EXTINF:245,Just A Title\n"  # 13
+        "plain.mp3\n"  # 14
     )
     assert result.format == "m3u"
     assert result.encoding == "utf-8"
@@ -55,11 +56,19 @@ def test_extended_m3u_entries_and_directives() -> None:
     assert sorted(lines) == [5, 8, 12, 14]
     glue = lines[5]
     assert (glue.artist, glue.title, glue.duration_s, glue.path) == (
-        "Bicep", "Glue", 372.0, "Bicep/Glue.mp3")
+        "Bicep",
+        "Glue",
+        372.0,
+        "Bicep/Glue.mp3",
+    )
     assert glue.raw == "Bicep/Glue.mp3"
     stream = lines[8]
     assert (stream.url, stream.path, stream.duration_s, stream.title) == (
-        "https://radio.example.com/live.mp3", None, None, "Untitled stream")
+        "https://radio.example.com/live.mp3",
+        None,
+        None,
+        "Untitled stream",
+    )
     baby = lines[12]
     assert (baby.artist, baby.title, baby.duration_s) == ("Four Tet", "Baby", 301.5)
     assert lines[14].artist is None and lines[14].title == "Just A Title"
@@ -72,8 +81,9 @@ def test_plain_m3u_without_header() -> None:
 
 
 def test_extart_and_extalb_apply_to_the_next_entry() -> None:
-    result = m3u("#EXTM3U\n#EXTART:Moderat\n#EXTALB:II\n#EXTGENRE:Electronica\nBad Kingdom.mp3\n"
-                 "next.mp3\n")
+    result = m3u(
+        "#EXTM3U\n#EXTART:Moderat\n#EXTALB:II\n#EXTGENRE:Electronica\nBad Kingdom.mp3\nnext.mp3\n"
+    )
     first, second = result.entries
     assert (first.artist, first.album, first.genre) == ("Moderat", "II", "Electronica")
     assert (second.artist, second.album) == (None, None)
@@ -91,6 +101,7 @@ def test_extinf_problems_are_reported() -> None:
 
 # --- line endings and encodings --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_line_endings(newline: str) -> None:
     text = newline.join(["#EXTM3U", "#EXTINF:1,A - B", "one.mp3", "", "two.mp3"]) + newline
@@ -105,8 +116,9 @@ def test_mixed_line_endings_keep_line_numbers() -> None:
 
 
 def test_utf8_bom() -> None:
-    result = parse_playlist(b"\xef\xbb\xbf#EXTM3U\n#EXTINF:10,Sigur R\xc3\xb3s - Hopp\xc3\xadpolla\n"
-                            b"x.mp3\n")
+    result = parse_playlist(
+        b"\xef\xbb\xbf#EXTM3U\n#EXTINF:10,Sigur R\xc3\xb3s - Hopp\xc3\xadpolla\nx.mp3\n"
+    )
     assert result.encoding == "utf-8-sig"
     assert result.entries[0].artist == "Sigur Rós"
     assert result.problems == []
@@ -132,10 +144,14 @@ def test_utf16_with_bom() -> None:
 
 
 def test_legacy_cp1252_is_detected_and_reported() -> None:
-    data = "#EXTM3U\r\n#EXTINF:200,Café Tacvba – Eres\r\nC:\\Música\\Eres €.mp3\r\n".encode("cp1252")
+    data = "#EXTM3U\r\n#EXTINF:200,Café Tacvba – Eres\r\nC:\\Música\\Eres €.mp3\r\n".encode(
+        "cp1252"
+    )
     result = parse_playlist(data, filename="old.m3u")
     assert result.encoding == "cp1252"
-    assert result.problems == [Problem(None, "the file is not UTF-8; read it as cp1252 (a legacy .m3u)")]
+    assert result.problems == [
+        Problem(None, "the file is not UTF-8; read it as cp1252 (a legacy .m3u)")
+    ]
     entry = result.entries[0]
     assert entry.artist == "Café Tacvba"
     assert entry.path == "C:/Música/Eres €.mp3"
@@ -149,6 +165,7 @@ def test_legacy_latin1_when_not_cp1252() -> None:
 
 
 # --- locations -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("raw", "path", "url"),
@@ -209,26 +226,30 @@ def test_base_folder_lets_entries_climb_within_the_root() -> None:
 def test_every_path_form_in_one_playlist() -> None:
     result = m3u(
         "#EXTM3U\n"
-        "rel/a.mp3\n"                                        # 2
-        "/abs/b.mp3\n"                                       # 3
-        "D:\\DJ\\c.mp3\n"                                    # 4
-        "file:///abs/with%20space/d.mp3\n"                   # 5
-        "http://example.com/e.mp3\n"                         # 6
-        "../../escape.mp3\n"                                 # 7
-        "ok/../f.mp3\n"                                      # 8
+        "rel/a.mp3\n"  # 2
+        "/abs/b.mp3\n"  # 3
+        "D:\\DJ\\c.mp3\n"  # 4
+        "file:///abs/with%20space/d.mp3\n"  # 5
+        "http://example.com/e.mp3\n"  # 6
+        "../../escape.mp3\n"  # 7
+        "ok/../f.mp3\n"  # 8
     )
     assert [(e.line, e.path or e.url) for e in result.entries] == [
-        (2, "rel/a.mp3"), (3, "/abs/b.mp3"), (4, "D:/DJ/c.mp3"), (5, "/abs/with space/d.mp3"),
-        (6, "http://example.com/e.mp3"), (8, "f.mp3")]
-    assert result.problems == [
-        Problem(7, "path climbs out of the library root with '..'; skipped")]
+        (2, "rel/a.mp3"),
+        (3, "/abs/b.mp3"),
+        (4, "D:/DJ/c.mp3"),
+        (5, "/abs/with space/d.mp3"),
+        (6, "http://example.com/e.mp3"),
+        (8, "f.mp3"),
+    ]
+    assert result.problems == [Problem(7, "path climbs out of the library root with '..'; skipped")]
 
 
 # --- duplicates, NUL bytes, long lines, limits -----------------------------------------------------
 
+
 def test_duplicates_are_kept_and_flagged() -> None:
-    result = m3u("a.mp3\nb.mp3\na.mp3\nC:\\X\\c.mp3\nc:/x/C.MP3\nhttp://h/s\nhttp://h/s\n"
-                 "./a.mp3\n")
+    result = m3u("a.mp3\nb.mp3\na.mp3\nC:\\X\\c.mp3\nc:/x/C.MP3\nhttp://h/s\nhttp://h/s\n./a.mp3\n")
     dup = {e.line: e.duplicate_of for e in result.entries}
     assert dup == {1: None, 2: None, 3: 1, 4: None, 5: 4, 6: None, 7: 6, 8: 1}
 
@@ -264,8 +285,9 @@ def test_empty_and_binary_input_is_unusable() -> None:
     with pytest.raises(PoolError, match="empty"):
         parse_playlist(b"\n\n  \n")
     with pytest.raises(PoolError, match="binary"):
-        parse_playlist(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 20,
-                       filename="song.mp3")
+        parse_playlist(
+            b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 20, filename="song.mp3"
+        )
 
 
 def test_header_only_playlist_is_readable_and_empty() -> None:
@@ -274,6 +296,7 @@ def test_header_only_playlist_is_readable_and_empty() -> None:
 
 
 # --- format detection ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("data", "filename", "fmt"),
@@ -298,17 +321,27 @@ def test_other_xml_is_unusable() -> None:
 
 # --- Rekordbox XML ---------------------------------------------------------------------------------
 
+
 def test_rekordbox_collection() -> None:
     result = read_playlist(FIXTURES / "rekordbox.xml")
     assert result.format == "rekordbox"
     assert result.encoding == "utf-8"
     strobe, cafe, new, odd, stream = result.entries
     assert (strobe.line, strobe.source_id, strobe.title, strobe.artist) == (
-        6, "101", "Strobe", "deadmau5")
+        6,
+        "101",
+        "Strobe",
+        "deadmau5",
+    )
     assert strobe.path == "/Users/dj/Music/deadmau5 - Strobe.mp3"
     assert strobe.raw == "file://localhost/Users/dj/Music/deadmau5%20-%20Strobe.mp3"
     assert (strobe.bpm, strobe.duration_s, strobe.year, strobe.genre, strobe.label) == (
-        128.0, 637.0, 2009, "Progressive House", "mau5trap")
+        128.0,
+        637.0,
+        2009,
+        "Progressive House",
+        "mau5trap",
+    )
     assert strobe.key is not None and strobe.key.camelot == "8A"
     assert strobe.energy == 6  # from the Mixed In Key comment
     assert cafe.path == "C:/Users/DJ/Music/Café del Mar.flac"
@@ -327,13 +360,18 @@ def test_rekordbox_one_playlist_by_name() -> None:
     result = read_playlist(FIXTURES / "rekordbox.xml", playlist="Friday")
     assert result.name == "Friday"
     assert [(e.line, e.title) for e in result.entries] == [(21, "Café del Mar"), (22, "Strobe")]
-    assert Problem(23, "playlist names track '999', which is not in the collection; skipped") \
+    assert (
+        Problem(23, "playlist names track '999', which is not in the collection; skipped")
         in result.problems
+    )
 
 
 def test_a_track_twice_in_a_collection_playlist_is_flagged() -> None:
-    data = (FIXTURES / "rekordbox.xml").read_bytes().replace(b'<TRACK Key="999"/>',
-                                                               b'<TRACK Key="102"/>')
+    data = (
+        (FIXTURES / "rekordbox.xml")
+        .read_bytes()
+        .replace(b'<TRACK Key="999"/>', b'<TRACK Key="102"/>')
+    )
     result = parse_playlist(data, playlist="Friday")
     assert [(e.line, e.duplicate_of) for e in result.entries] == [(21, None), (22, None), (23, 21)]
 
@@ -349,9 +387,11 @@ def test_rekordbox_unknown_playlist() -> None:
 
 
 def test_xml_entities_are_refused() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
-            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-            b'<DJ_PLAYLISTS><COLLECTION><TRACK Name="&b;"/></COLLECTION></DJ_PLAYLISTS>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<DJ_PLAYLISTS><COLLECTION><TRACK Name="&b;"/></COLLECTION></DJ_PLAYLISTS>'
+    )
     with pytest.raises(PoolError, match="DOCTYPE"):
         parse_playlist(bomb)
 
@@ -371,17 +411,25 @@ def test_broken_xml_from_the_start_is_unusable() -> None:
 
 # --- Traktor NML -----------------------------------------------------------------------------------
 
+
 def test_traktor_collection() -> None:
     result = read_playlist(FIXTURES / "traktor.nml")
     assert result.format == "nml"
     strobe, cafe, display = result.entries
     assert strobe.line == 5
     assert (strobe.title, strobe.artist, strobe.album) == (
-        "Strobe", "deadmau5", "For Lack of a Better Name")
+        "Strobe",
+        "deadmau5",
+        "For Lack of a Better Name",
+    )
     assert strobe.path == "/Users/dj/Music/deadmau5 - Strobe.mp3"
     assert strobe.raw == strobe.source_id == "Macintosh HD/:Users/:dj/:Music/:deadmau5 - Strobe.mp3"
     assert (strobe.bpm, strobe.duration_s, strobe.year, strobe.label) == (
-        128.0, 636.842, 2009, "mau5trap")
+        128.0,
+        636.842,
+        2009,
+        "mau5trap",
+    )
     assert strobe.key is not None and strobe.key.camelot == "8A"
     assert strobe.energy == 6
     assert cafe.path == "C:/Users/DJ/Music/Café del Mar.flac"
@@ -400,6 +448,7 @@ def test_traktor_playlist() -> None:
 
 # --- CSV -------------------------------------------------------------------------------------------
 
+
 def test_csv_pool() -> None:
     result = read_playlist(FIXTURES / "library.csv")
     assert result.format == "csv"
@@ -407,12 +456,22 @@ def test_csv_pool() -> None:
     assert sorted(lines) == [2, 3, 5, 6, 9]
     strobe = lines[2]
     assert (strobe.artist, strobe.title, strobe.bpm, strobe.energy, strobe.duration_s) == (
-        "deadmau5", "Strobe", 128.0, 6, 637.0)
+        "deadmau5",
+        "Strobe",
+        128.0,
+        6,
+        637.0,
+    )
     assert strobe.key is not None and strobe.key.camelot == "8A"
     assert strobe.path == "/Users/dj/Music/deadmau5 - Strobe.mp3"
     assert lines[3].path == "C:/Users/DJ/Music/Café del Mar.flac"
     assert lines[3].key is not None and lines[3].key.camelot == "9A"
-    assert (lines[5].title, lines[5].bpm, lines[5].key, lines[5].energy) == ("Row", None, None, None)
+    assert (lines[5].title, lines[5].bpm, lines[5].key, lines[5].energy) == (
+        "Row",
+        None,
+        None,
+        None,
+    )
     assert (lines[6].artist, lines[6].path) == ("Multi\nline", "relative/quoted.mp3")
     assert (lines[9].path, lines[9].title) == (None, "Location")
     assert result.problems == [
@@ -423,14 +482,16 @@ def test_csv_pool() -> None:
 
 
 def test_rekordbox_text_export_tab_separated_utf16() -> None:
-    text = ("#\tTrack Title\tArtist\tBPM\tKey\tTime\n"
-            "1\tStrobe\tdeadmau5\t128.00\tAm\t10:37\n"
-            "2\tCafé del Mar\tEnergy 52\t132.00\tEm\t07:00\n")
+    text = (
+        "#\tTrack Title\tArtist\tBPM\tKey\tTime\n"
+        "1\tStrobe\tdeadmau5\t128.00\tAm\t10:37\n"
+        "2\tCafé del Mar\tEnergy 52\t132.00\tEm\t07:00\n"
+    )
     result = parse_playlist(text.encode("utf-16"), filename="export.txt")
     assert result.format == "csv" and result.encoding == "utf-16"
-    assert [(e.title, e.bpm, e.key.camelot if e.key else None, e.duration_s)
-            for e in result.entries] == [("Strobe", 128.0, "8A", 637.0),
-                                         ("Café del Mar", 132.0, "9A", 420.0)]
+    assert [
+        (e.title, e.bpm, e.key.camelot if e.key else None, e.duration_s) for e in result.entries
+    ] == [("Strobe", 128.0, "8A", 637.0), ("Café del Mar", 132.0, "9A", 420.0)]
 
 
 def test_semicolon_csv_with_decimal_commas() -> None:
@@ -448,7 +509,8 @@ def test_csv_rows_with_bad_locations_are_skipped() -> None:
     result = parse_playlist(b"path,title\n../../x.mp3,X\nok.mp3,Y\n", filename="x.csv")
     assert [e.title for e in result.entries] == ["Y"]
     assert result.problems == [
-        Problem(2, "path: path climbs out of the library root with '..'; skipped")]
+        Problem(2, "path: path climbs out of the library root with '..'; skipped")
+    ]
 
 
 def test_read_playlist_root(tmp_path: Path) -> None:
@@ -481,8 +543,21 @@ def test_json_shape() -> None:
     data = m3u("#EXTINF:10,A - B\na.mp3\n../../x\n").to_json()
     assert set(data) >= {"format", "encoding", "entries", "problems"}
     entry = data["entries"][0]
-    for name in ("line", "raw", "path", "duration_s", "artist", "title", "bpm", "key", "energy",
-                 "genre", "label", "duplicate_of"):
+    for name in (
+        "line",
+        "raw",
+        "path",
+        "duration_s",
+        "artist",
+        "title",
+        "bpm",
+        "key",
+        "energy",
+        "genre",
+        "label",
+        "duplicate_of",
+    ):
         assert name in entry
-    assert data["problems"] == [{"line": 3, "reason": "path climbs out of the library root with "
-                                                      "'..'; skipped"}]
+    assert data["problems"] == [
+        {"line": 3, "reason": "path climbs out of the library root with '..'; skipped"}
+    ]

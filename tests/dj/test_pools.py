@@ -17,24 +17,33 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def library(tmp_path: Path) -> Path:
     """A folder with three tagged files, one broken file and an M3U8 naming them all."""
     (tmp_path / "Tracks").mkdir()
-    make(tmp_path / "Tracks", "mp3", {"artist": "Bicep", "title": "Glue", "bpm": "130",
-                                      "key": "5A", "energy": "7"}, name="glue")
-    make(tmp_path / "Tracks", "flac", {"artist": "Four Tet", "title": "Baby", "bpm": "124",
-                                       "key": "10d"}, name="baby")
+    make(
+        tmp_path / "Tracks",
+        "mp3",
+        {"artist": "Bicep", "title": "Glue", "bpm": "130", "key": "5A", "energy": "7"},
+        name="glue",
+    )
+    make(
+        tmp_path / "Tracks",
+        "flac",
+        {"artist": "Four Tet", "title": "Baby", "bpm": "124", "key": "10d"},
+        name="baby",
+    )
     make(tmp_path / "Tracks", "m4a-aac", {"title": "Untagged key"}, name="plain")
     (tmp_path / "Tracks" / "broken.ogg").write_bytes(b"OggS" + b"\x00" * 10)
     (tmp_path / "set.m3u8").write_text(
         "#EXTM3U\n"
-        "#EXTINF:300,Wrong Artist - Wrong Title\n"      # 2: tags win over #EXTINF
-        "Tracks/glue.mp3\n"                             # 3
-        "Tracks/baby.flac\n"                            # 4
+        "#EXTINF:300,Wrong Artist - Wrong Title\n"  # 2: tags win over #EXTINF
+        "Tracks/glue.mp3\n"  # 3
+        "Tracks/baby.flac\n"  # 4
         "#EXTINF:200,Somebody - Only In The Playlist\n"  # 5
-        "Tracks/not-here.mp3\n"                         # 6
-        "Tracks/glue.mp3\n"                             # 7: duplicate
-        "Tracks/broken.ogg\n"                           # 8
-        "Tracks/plain.m4a\n"                            # 9
-        "../outside.mp3\n",                             # 10
-        encoding="utf-8")
+        "Tracks/not-here.mp3\n"  # 6
+        "Tracks/glue.mp3\n"  # 7: duplicate
+        "Tracks/broken.ogg\n"  # 8
+        "Tracks/plain.m4a\n"  # 9
+        "../outside.mp3\n",  # 10
+        encoding="utf-8",
+    )
     return tmp_path
 
 
@@ -50,9 +59,15 @@ def test_m3u_pool_merges_tags(library: Path) -> None:
     assert glue.path == "Tracks/glue.mp3"
     assert baby.key is not None and baby.key.camelot == "5B"
     assert (absent.artist, absent.title, absent.duration_s) == (
-        "Somebody", "Only In The Playlist", 200.0)
-    assert absent.sources == {"artist": "playlist:m3u", "title": "playlist:m3u",
-                              "duration_s": "playlist:m3u"}
+        "Somebody",
+        "Only In The Playlist",
+        200.0,
+    )
+    assert absent.sources == {
+        "artist": "playlist:m3u",
+        "title": "playlist:m3u",
+        "duration_s": "playlist:m3u",
+    }
     assert broken.path == "Tracks/broken.ogg" and broken.title is None
     assert plain.title == "Untagged key" and plain.key is None
     lines = {p.line: p for p in pool.problems}
@@ -83,8 +98,18 @@ def test_folder_pool(library: Path) -> None:
 
 
 def test_collection_values_win_over_tags(tmp_path: Path) -> None:
-    make(tmp_path, "mp3", {"artist": "Tag Artist", "title": "Tag Title", "bpm": "120",
-                           "key": "1A", "album": "Tag Album"}, name="song")
+    make(
+        tmp_path,
+        "mp3",
+        {
+            "artist": "Tag Artist",
+            "title": "Tag Title",
+            "bpm": "120",
+            "key": "1A",
+            "album": "Tag Album",
+        },
+        name="song",
+    )
     (tmp_path / "pool.csv").write_text("path,title,bpm\nsong.mp3,DJ Title,126\n", encoding="utf-8")
     track = load_pool(tmp_path / "pool.csv").tracks[0]
     assert (track.title, track.bpm) == ("DJ Title", 126.0)
@@ -121,5 +146,8 @@ def test_unusable_pools(tmp_path: Path) -> None:
 
 def test_problem_shape() -> None:
     assert Problem(3, "why").to_json() == {"line": 3, "reason": "why"}
-    assert Problem(None, "why", "/a.mp3").to_json() == {"line": None, "reason": "why",
-                                                        "path": "/a.mp3"}
+    assert Problem(None, "why", "/a.mp3").to_json() == {
+        "line": None,
+        "reason": "why",
+        "path": "/a.mp3",
+    }

@@ -8,8 +8,21 @@ import sys
 from pathlib import Path
 
 SERVICE_DJ = Path(__file__).resolve().parents[2] / "service" / "dj"
-FORBIDDEN = ("flask", "rq", "requests", "redis", "werkzeug", "psycopg", "google", "litellm",
-             "service.integrations", "service.web", "service.jobs", "service.ai", "service.cli")
+FORBIDDEN = (
+    "flask",
+    "rq",
+    "requests",
+    "redis",
+    "werkzeug",
+    "psycopg",
+    "google",
+    "litellm",
+    "service.integrations",
+    "service.web",
+    "service.jobs",
+    "service.ai",
+    "service.cli",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -41,6 +54,11 @@ def test_importing_the_domain_loads_none_of_them() -> None:
         f"any(m.startswith(b + '.') or m == b for b in {FORBIDDEN!r})]\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=SERVICE_DJ.parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SERVICE_DJ.parents[1],
+    )
     assert out.stdout.strip() == ""

@@ -25,13 +25,31 @@ FULL = {
 }
 
 EXPECTED_SOURCES = {
-    "id3": {"title": "tag:TIT2", "bpm": "tag:TBPM", "key": "tag:TKEY", "energy": "tag:TXXX:EnergyLevel",
-            "label": "tag:TPUB", "isrc": "tag:TSRC", "year": "tag:TDRC", "comment": "tag:COMM"},
-    "vorbis": {"title": "tag:TITLE", "bpm": "tag:BPM", "key": "tag:INITIALKEY",
-               "energy": "tag:ENERGYLEVEL", "label": "tag:LABEL", "year": "tag:DATE"},
-    "mp4": {"title": "tag:©nam", "bpm": "tag:----:com.apple.iTunes:BPM",
-            "key": "tag:----:com.apple.iTunes:initialkey", "label": "tag:----:com.apple.iTunes:LABEL",
-            "year": "tag:©day"},
+    "id3": {
+        "title": "tag:TIT2",
+        "bpm": "tag:TBPM",
+        "key": "tag:TKEY",
+        "energy": "tag:TXXX:EnergyLevel",
+        "label": "tag:TPUB",
+        "isrc": "tag:TSRC",
+        "year": "tag:TDRC",
+        "comment": "tag:COMM",
+    },
+    "vorbis": {
+        "title": "tag:TITLE",
+        "bpm": "tag:BPM",
+        "key": "tag:INITIALKEY",
+        "energy": "tag:ENERGYLEVEL",
+        "label": "tag:LABEL",
+        "year": "tag:DATE",
+    },
+    "mp4": {
+        "title": "tag:©nam",
+        "bpm": "tag:----:com.apple.iTunes:BPM",
+        "key": "tag:----:com.apple.iTunes:initialkey",
+        "label": "tag:----:com.apple.iTunes:LABEL",
+        "year": "tag:©day",
+    },
 }
 
 
@@ -42,7 +60,11 @@ def test_reads_every_field_of_every_format(tmp_path: Path, kind: str) -> None:
     assert tags.error is None, tags.error
     assert tags.warnings == []
     assert tags.format == FORMAT_OF[kind]
-    assert (tags.title, tags.artist, tags.album) == ("Strobe", "deadmau5", "For Lack of a Better Name")
+    assert (tags.title, tags.artist, tags.album) == (
+        "Strobe",
+        "deadmau5",
+        "For Lack of a Better Name",
+    )
     assert (tags.genre, tags.label) == ("Progressive House", "mau5trap")
     assert tags.isrc == "CA6D20900012"
     assert tags.year == 2009
@@ -62,15 +84,28 @@ def test_codecs_are_told_apart(tmp_path: Path) -> None:
     assert read_tags(make(tmp_path, "opus", name="c")).codec == "opus"
 
 
-NOTATIONS = [("8A", "8A"), ("08A", "8A"), ("Am", "8A"), ("A minor", "8A"), ("Amin", "8A"),
-             ("a", "8A"), ("A#m", "3A"), ("Bbm", "3A"), ("B♭m", "3A"), ("1m", "8A"), ("10d", "5B"),
-             ("21", "8A"), ("F♯", "2B")]
+NOTATIONS = [
+    ("8A", "8A"),
+    ("08A", "8A"),
+    ("Am", "8A"),
+    ("A minor", "8A"),
+    ("Amin", "8A"),
+    ("a", "8A"),
+    ("A#m", "3A"),
+    ("Bbm", "3A"),
+    ("B♭m", "3A"),
+    ("1m", "8A"),
+    ("10d", "5B"),
+    ("21", "8A"),
+    ("F♯", "2B"),
+]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize(("text", "camelot"), NOTATIONS)
-def test_key_in_every_notation_in_every_format(tmp_path: Path, kind: str, text: str,
-                                               camelot: str) -> None:
+def test_key_in_every_notation_in_every_format(
+    tmp_path: Path, kind: str, text: str, camelot: str
+) -> None:
     tags = read_tags(make(tmp_path, kind, {"key": text}))
     assert tags.key is not None and tags.key.camelot == camelot
 
@@ -78,12 +113,20 @@ def test_key_in_every_notation_in_every_format(tmp_path: Path, kind: str, text: 
 @pytest.mark.parametrize("kind", ["mp3", "flac", "m4a-aac"])
 @pytest.mark.parametrize(
     ("text", "bpm", "warned"),
-    [("128", 128.0, False), ("127.98", 127.98, False), ("128,5", 128.5, False),
-     ("174.00", 174.0, False), ("0", None, False), ("999", None, True), ("12800", None, True),
-     ("fast", None, True)],
+    [
+        ("128", 128.0, False),
+        ("127.98", 127.98, False),
+        ("128,5", 128.5, False),
+        ("174.00", 174.0, False),
+        ("0", None, False),
+        ("999", None, True),
+        ("12800", None, True),
+        ("fast", None, True),
+    ],
 )
-def test_bpm_spellings(tmp_path: Path, kind: str, text: str, bpm: float | None,
-                       warned: bool) -> None:
+def test_bpm_spellings(
+    tmp_path: Path, kind: str, text: str, bpm: float | None, warned: bool
+) -> None:
     tags = read_tags(make(tmp_path, kind, {"bpm": text}))
     assert tags.bpm == bpm
     assert bool(tags.warnings) is warned
@@ -109,8 +152,9 @@ def test_mixed_in_key_comment_gives_key_and_energy(tmp_path: Path, kind: str) ->
 
 
 def test_key_tag_wins_over_comment(tmp_path: Path) -> None:
-    tags = read_tags(make(tmp_path, "mp3", {"key": "5A", "energy": "3",
-                                            "comment": "8A - Energy 6"}))
+    tags = read_tags(
+        make(tmp_path, "mp3", {"key": "5A", "energy": "3", "comment": "8A - Energy 6"})
+    )
     assert tags.key is not None and tags.key.camelot == "5A"
     assert tags.energy == 3
     assert tags.sources["key"] == "tag:TKEY"
@@ -121,8 +165,10 @@ def test_plain_comment_is_not_a_key(tmp_path: Path) -> None:
     assert tags.key is None and tags.energy is None
 
 
-@pytest.mark.parametrize(("text", "energy", "warned"),
-                         [("7", 7, False), ("10", 10, False), ("0", None, True), ("42", None, True)])
+@pytest.mark.parametrize(
+    ("text", "energy", "warned"),
+    [("7", 7, False), ("10", 10, False), ("0", None, True), ("42", None, True)],
+)
 def test_energy_level(tmp_path: Path, text: str, energy: int | None, warned: bool) -> None:
     tags = read_tags(make(tmp_path, "flac", {"energy": text}))
     assert tags.energy == energy
@@ -145,11 +191,15 @@ def test_invalid_isrc_is_ignored_with_a_warning(tmp_path: Path) -> None:
 
 # --- ID3 versions ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", [3, 4])
 def test_id3v23_and_v24(tmp_path: Path, version: int) -> None:
     path = audio.write_audio(tmp_path / "t.mp3", "mp3")
-    audio.tag_id3(path, {"title": "T", "artist": "A", "bpm": "125", "key": "Gm", "energy": "5",
-                         "year": "2004"}, version=version)
+    audio.tag_id3(
+        path,
+        {"title": "T", "artist": "A", "bpm": "125", "key": "Gm", "energy": "5", "year": "2004"},
+        version=version,
+    )
     tags = read_tags(path)
     assert (tags.title, tags.artist, tags.bpm, tags.energy, tags.year) == ("T", "A", 125.0, 5, 2004)
     assert tags.key is not None and tags.key.camelot == "6A"
@@ -157,36 +207,76 @@ def test_id3v23_and_v24(tmp_path: Path, version: int) -> None:
 
 def test_id3v22(tmp_path: Path) -> None:
     path = audio.write_audio(tmp_path / "old.mp3", "mp3")
-    audio.prepend_id3v22(path, {"TT2": "Old Song", "TP1": "Old Artist", "TBP": "120",
-                                "TKE": "Dm", "TXX:EnergyLevel": "4", "TYE": "1999"})
+    audio.prepend_id3v22(
+        path,
+        {
+            "TT2": "Old Song",
+            "TP1": "Old Artist",
+            "TBP": "120",
+            "TKE": "Dm",
+            "TXX:EnergyLevel": "4",
+            "TYE": "1999",
+        },
+    )
     tags = read_tags(path)
     assert tags.error is None, tags.error
     assert (tags.title, tags.artist, tags.bpm, tags.energy, tags.year) == (
-        "Old Song", "Old Artist", 120.0, 4, 1999)
+        "Old Song",
+        "Old Artist",
+        120.0,
+        4,
+        1999,
+    )
     assert tags.key is not None and tags.key.camelot == "7A"
 
 
 def test_id3v1_only(tmp_path: Path) -> None:
     path = audio.write_audio(tmp_path / "v1.mp3", "mp3")
-    audio.only_id3v1(path, {"title": "V1 Title", "artist": "V1 Artist", "album": "V1 Album",
-                            "year": "1997", "comment": "8A - Energy 6"})
+    audio.only_id3v1(
+        path,
+        {
+            "title": "V1 Title",
+            "artist": "V1 Artist",
+            "album": "V1 Album",
+            "year": "1997",
+            "comment": "8A - Energy 6",
+        },
+    )
     tags = read_tags(path)
     assert (tags.title, tags.artist, tags.album, tags.year) == (
-        "V1 Title", "V1 Artist", "V1 Album", 1997)
+        "V1 Title",
+        "V1 Artist",
+        "V1 Album",
+        1997,
+    )
     assert tags.sources["title"] == "tag:ID3v1:TIT2"
     assert tags.key is not None and tags.key.camelot == "8A"
 
 
 # --- WAV: ID3 chunk and RIFF INFO ------------------------------------------------------------------
 
+
 def test_wav_riff_info_only(tmp_path: Path) -> None:
     path = audio.write_audio(tmp_path / "info.wav", "wav")
-    audio.add_riff_info(path, {"INAM": "Info Title", "IART": "Info Artist", "IGNR": "Techno",
-                               "ICRD": "2018", "ICMT": "3A - Energy 8", "ISRC": "Sound Forge"})
+    audio.add_riff_info(
+        path,
+        {
+            "INAM": "Info Title",
+            "IART": "Info Artist",
+            "IGNR": "Techno",
+            "ICRD": "2018",
+            "ICMT": "3A - Energy 8",
+            "ISRC": "Sound Forge",
+        },
+    )
     tags = read_tags(path)
     assert tags.error is None
-    assert (tags.title, tags.artist, tags.genre, tags.year) == ("Info Title", "Info Artist",
-                                                                "Techno", 2018)
+    assert (tags.title, tags.artist, tags.genre, tags.year) == (
+        "Info Title",
+        "Info Artist",
+        "Techno",
+        2018,
+    )
     assert tags.key is not None and tags.key.camelot == "3A"
     assert tags.energy == 8
     assert tags.sources["title"] == "tag:INFO:INAM"
@@ -213,6 +303,7 @@ def test_wav_riff_info_in_windows_1252(tmp_path: Path) -> None:
 
 # --- broken files: a clear error each, never an exception, never a stopped batch -------------------
 
+
 def test_zero_length(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp3"
     path.write_bytes(b"")
@@ -229,9 +320,14 @@ def test_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("notes.txt", b"just some text\n"), ("cover.jpg", b"\xff\xd8\xff\xe0" + b"\x00JFIF" * 50),
-     ("fake.mp3", b"this is not an mp3 at all" * 20), ("fake.flac", b"fLaC" + b"\x00" * 3),
-     ("random.wav", bytes(range(256)) * 8), ("fake.m4a", b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 8)],
+    [
+        ("notes.txt", b"just some text\n"),
+        ("cover.jpg", b"\xff\xd8\xff\xe0" + b"\x00JFIF" * 50),
+        ("fake.mp3", b"this is not an mp3 at all" * 20),
+        ("fake.flac", b"fLaC" + b"\x00" * 3),
+        ("random.wav", bytes(range(256)) * 8),
+        ("fake.m4a", b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 8),
+    ],
 )
 def test_non_audio_and_garbage(tmp_path: Path, name: str, content: bytes) -> None:
     path = tmp_path / name
@@ -275,7 +371,21 @@ def test_iter_audio_files_skips_hidden_and_non_audio(tmp_path: Path) -> None:
 
 def test_to_json_shape(tmp_path: Path) -> None:
     data = read_tags(make(tmp_path, "mp3", {"title": "x", "key": "8A"})).to_json()
-    for name in ("path", "format", "title", "artist", "album", "genre", "label", "isrc", "bpm",
-                 "key", "energy", "duration_s", "sources", "error"):
+    for name in (
+        "path",
+        "format",
+        "title",
+        "artist",
+        "album",
+        "genre",
+        "label",
+        "isrc",
+        "bpm",
+        "key",
+        "energy",
+        "duration_s",
+        "sources",
+        "error",
+    ):
         assert name in data
     assert data["key"] == {"camelot": "8A", "open_key": "1m", "name": "Am"}
