@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from xml.parsers import expat
 
 from service.dj.keys import Key
-from service.dj.tracks import FIELDS, TrackField, csv_header_key
+from service.dj.tracks import FIELDS, TrackField, csv_header_key, fields_to_json
 from service.dj.values import parse_duration, parse_mik_comment, parse_text
 
 __all__ = [
@@ -106,26 +106,7 @@ class PoolEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The entry shape of ``aidj playlist --json``."""
-        return {
-            "line": self.line,
-            "raw": self.raw,
-            "path": self.path,
-            "url": self.url,
-            "source_id": self.source_id,
-            "duration_s": self.duration_s,
-            "artist": self.artist,
-            "title": self.title,
-            "album": self.album,
-            "genre": self.genre,
-            "label": self.label,
-            "isrc": self.isrc,
-            "year": self.year,
-            "comment": self.comment,
-            "bpm": self.bpm,
-            "key": self.key.to_json() if self.key else None,
-            "energy": self.energy,
-            "duplicate_of": self.duplicate_of,
-        }
+        return fields_to_json(self)
 
 
 @dataclass(slots=True)

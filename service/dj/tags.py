@@ -29,7 +29,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from service.dj.keys import Key
-from service.dj.tracks import FIELDS, TrackField
+from service.dj.tracks import FIELDS, TrackField, fields_to_json
 from service.dj.values import parse_mik_comment
 
 __all__ = ["AUDIO_EXTENSIONS", "TrackTags", "iter_audio_files", "read_many", "read_tags"]
@@ -121,28 +121,7 @@ class TrackTags:
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``aidj inspect --json`` prints (a contract other tools read)."""
-        return {
-            "path": self.path,
-            "format": self.format,
-            "codec": self.codec,
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "genre": self.genre,
-            "label": self.label,
-            "isrc": self.isrc,
-            "year": self.year,
-            "comment": self.comment,
-            "bpm": self.bpm,
-            "key": self.key.to_json() if self.key else None,
-            "energy": self.energy,
-            "duration_s": self.duration_s,
-            "bitrate": self.bitrate,
-            "sample_rate": self.sample_rate,
-            "sources": dict(self.sources),
-            "warnings": list(self.warnings),
-            "error": self.error,
-        }
+        return fields_to_json(self)
 
 
 # --- flattening each tag family into {LOOKUP NAME: (tag name as stored, first value)} -------------

@@ -16,12 +16,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from service.dj import values
 from service.dj.keys import Key, parse_key
 
-__all__ = ["FIELDS", "FIELDS_BY_NAME", "Track", "TrackField", "csv_header_key"]
+__all__ = ["FIELDS", "FIELDS_BY_NAME", "Track", "TrackField", "csv_header_key", "fields_to_json"]
+
+
+def fields_to_json(record: Any) -> dict[str, Any]:
+    """A dataclass record as plain JSON, fields in declaration order; a key as ``{camelot, open_key, name}``."""
+    out: dict[str, Any] = {}
+    for spec in dataclass_fields(record):
+        value = getattr(record, spec.name)
+        if isinstance(value, Key):
+            value = value.to_json()
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, list | tuple):
+            value = list(value)
+        out[spec.name] = value
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +66,7 @@ class Track:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: the key as ``{camelot, open_key, name}``."""
-        return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "genre": self.genre,
-            "label": self.label,
-            "isrc": self.isrc,
-            "year": self.year,
-            "bpm": self.bpm,
-            "key": self.key.to_json() if self.key else None,
-            "energy": self.energy,
-            "duration_s": self.duration_s,
-            "sources": dict(self.sources),
-        }
+        return fields_to_json(self)
 
 
 @dataclass(frozen=True, slots=True)
