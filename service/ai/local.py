@@ -264,7 +264,8 @@ def _title(view: SetView, genres: list[str], mood: list[str]) -> str:
     else:
         bpms = sorted(t.bpm for t in view.tracks if t.bpm)
         subject = f"{_bpm(bpms[len(bpms) // 2])} BPM" if bpms else "Mixed"
-    words = [_title_case(mood[0])] if mood else []
+    # A mood word the subject already says ("deep" before "Deep House") is left out.
+    words = [_title_case(m) for m in mood[:1] if m.lower() not in subject.lower().split()]
     title = " ".join([*words, subject, arc_word])
     if view.duration_s:
         title += f" · {round(view.duration_s / 60)} min"

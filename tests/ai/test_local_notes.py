@@ -193,3 +193,18 @@ def test_the_description_reports_the_arc_fit_and_artist_repeats_from_the_scoreca
     assert "It follows a journey arc: build, peak, release;" in description
     assert "a typical track sitting 0.8 energy steps off the curve" in description
     assert "The same artist plays twice in a row 2 times." in description
+
+
+def test_a_mood_word_the_genre_already_says_is_not_repeated_in_the_title() -> None:
+    from service.ai.local import _title
+    from service.ai.types import SetView, TrackView
+
+    view = SetView(
+        tracks=[TrackView("a", "T", "A", 122.0, "8A", 3, "Deep House")],
+        transitions=[],
+        score={},
+        arc="build",
+        duration_s=None,
+    )
+    assert _title(view, ["Deep House"], ["deep"]) == "Deep House Build"
+    assert _title(view, ["Deep House"], ["sunrise"]) == "Sunrise Deep House Build"
