@@ -29,20 +29,18 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def build(
+    pool: str, *options: str, fmt: str | None = None, budget: str | None = None
+) -> tuple[int, str, str]:
+    """``aidj set build POOL`` with options, the output format and the search budget."""
+    extra = [*(["--format", fmt] if fmt else []), *(["--time-budget", budget] if budget else [])]
+    return run("set", "build", pool, *options, *extra)
+
+
 def test_build_json_lists_tracks_in_play_order_with_transitions_score_and_notes(
     pool_file: Path,
 ) -> None:
-    code, out, err = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--duration",
-        "60m",
-        "--format",
-        "json",
-        "--time-budget",
-        "300ms",
-    )
+    code, out, err = build(str(pool_file), "--duration", "60m", fmt="json", budget="300ms")
     assert code == 0, err
     data = json.loads(out)
     assert {"tracks", "transitions", "score", "notes"} <= set(data)
@@ -61,17 +59,7 @@ def test_build_json_lists_tracks_in_play_order_with_transitions_score_and_notes(
 def test_build_without_duration_orders_every_track_and_arc_none_is_pure_ordering(
     pool_file: Path,
 ) -> None:
-    code, out, _ = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--arc",
-        "none",
-        "--format",
-        "json",
-        "--time-budget",
-        "200ms",
-    )
+    code, out, _ = build(str(pool_file), "--arc", "none", fmt="json", budget="200ms")
     assert code == 0
     data = json.loads(out)
     pool = load_pool(pool_file)
@@ -88,9 +76,7 @@ def test_build_honours_pins_includes_excludes_and_bpm_range(pool_file: Path) -> 
     pool = load_pool(pool_file).tracks
     in_range = [t for t in pool if 120 <= t.bpm <= 132]
     first, last, inc, exc = in_range[0].id, in_range[1].id, in_range[2].id, in_range[3].id
-    code, out, err = run(
-        "set",
-        "build",
+    code, out, err = build(
         str(pool_file),
         "--duration",
         "45m",
@@ -104,12 +90,10 @@ def test_build_honours_pins_includes_excludes_and_bpm_range(pool_file: Path) -> 
         exc,
         "--bpm-range",
         "120:132",
-        "--format",
-        "json",
         "--seed",
         "3",
-        "--time-budget",
-        "200ms",
+        fmt="json",
+        budget="200ms",
     )
     assert code == 0, err
     ids = [t["id"] for t in json.loads(out)["tracks"]]
@@ -141,18 +125,8 @@ def test_the_same_pool_and_seed_give_the_same_ids_and_set(pool_file: Path) -> No
 
 def test_build_writes_rekordbox_xml_to_a_file(pool_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "set.xml"
-    code, _, err = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--duration",
-        "30m",
-        "--format",
-        "rekordbox",
-        "-o",
-        str(out),
-        "--time-budget",
-        "200ms",
+    code, _, err = build(
+        str(pool_file), "--duration", "30m", "-o", str(out), fmt="rekordbox", budget="200ms"
     )
     assert code == 0, err
     root = ET.parse(out).getroot()
@@ -207,18 +181,14 @@ def test_a_missing_pool_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_brief_fills_in_what_the_options_leave_open(pool_file: Path) -> None:
-    code, out, err = run(
-        "set",
-        "build",
+    code, out, err = build(
         str(pool_file),
         "--brief",
         "one hour of house, peak time, 120-130 bpm",
         "--arc",
         "journey",
-        "--format",
-        "json",
-        "--time-budget",
-        "200ms",
+        fmt="json",
+        budget="200ms",
     )
     assert code == 0, err
     data = json.loads(out)
@@ -261,18 +231,8 @@ def test_budgets_and_bpm_ranges_are_read_or_refused() -> None:
 def test_build_keeps_locked_pairs_and_the_tempo_limit(pool_file: Path) -> None:
     pool = load_pool(pool_file).tracks
     a, b = pool[5].id, pool[9].id
-    code, out, err = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--lock",
-        f"{a}:{b}",
-        "--max-tempo-step",
-        "8",
-        "--format",
-        "json",
-        "--time-budget",
-        "200ms",
+    code, out, err = build(
+        str(pool_file), "--lock", f"{a}:{b}", "--max-tempo-step", "8", fmt="json", budget="200ms"
     )
     assert code == 0, err
     data = json.loads(out)
@@ -288,32 +248,10 @@ def test_build_keeps_locked_pairs_and_the_tempo_limit(pool_file: Path) -> None:
 def test_an_exported_set_reads_back_as_a_pool_in_play_order(
     pool_file: Path, tmp_path: Path, fmt: str, suffix: str
 ) -> None:
-    built = json.loads(
-        run(
-            "set",
-            "build",
-            str(pool_file),
-            "--duration",
-            "40m",
-            "--format",
-            "json",
-            "--time-budget",
-            "200ms",
-        )[1]
-    )
+    built = json.loads(build(str(pool_file), "--duration", "40m", fmt="json", budget="200ms")[1])
     out = tmp_path / f"set{suffix}"
-    code, _, err = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--duration",
-        "40m",
-        "--format",
-        fmt,
-        "-o",
-        str(out),
-        "--time-budget",
-        "200ms",
+    code, _, err = build(
+        str(pool_file), "--duration", "40m", "-o", str(out), fmt=fmt, budget="200ms"
     )
     assert code == 0, err
     code, scored, err = run("set", "score", str(out), "--json")
@@ -326,18 +264,8 @@ def test_an_exported_set_reads_back_as_a_pool_in_play_order(
 
 def test_build_writes_a_serato_crate(pool_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "AIDJ.crate"
-    code, _, err = run(
-        "set",
-        "build",
-        str(pool_file),
-        "--duration",
-        "30m",
-        "--format",
-        "serato",
-        "-o",
-        str(out),
-        "--time-budget",
-        "200ms",
+    code, _, err = build(
+        str(pool_file), "--duration", "30m", "-o", str(out), fmt="serato", budget="200ms"
     )
     assert code == 0, err
     data = out.read_bytes()
