@@ -11,24 +11,9 @@ from click.testing import CliRunner
 
 from service.cli import main
 from tests.dj.audio import make
+from tests.dj.shapes import INSPECT_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
-INSPECT_FIELDS = {
-    "path",
-    "format",
-    "title",
-    "artist",
-    "album",
-    "genre",
-    "label",
-    "isrc",
-    "bpm",
-    "key",
-    "energy",
-    "duration_s",
-    "sources",
-    "error",
-}
 
 
 def run(*args: str):
