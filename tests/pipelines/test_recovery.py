@@ -36,20 +36,27 @@ def _sweep(stack):
     return sweep(stack.service, stack.redis, stale_s=STALE_S, dead_worker_s=DEAD_S, lost_s=LOST_S)
 
 
-def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
-    stack, service_processes
-) -> None:
+def _a_set_in_planning(stack, *, time_budget_s: float, seed: int | None = None) -> tuple[dict, str]:
+    """A 100-track set whose job has charged and is planning; returns the set and its job id."""
     owner = make_dj(stack.service, grant=5)
-    playlist = make_library(stack.service, owner, 100)
+    library = {"seed": seed} if seed is not None else {}
+    playlist = make_library(stack.service, owner, 100, **library)
     created = stack.service.create_item(
-        "sets", {"owner": owner, "playlist": playlist, "parameters": {"time_budget_s": 6}}
+        "sets",
+        {"owner": owner, "playlist": playlist, "parameters": {"time_budget_s": time_budget_s}},
     )
-    job_id = f"set-generate-{created['id']}"
     wait_for(
         lambda: stack.service.get_item("sets", created["id"])["progress"] >= 30,
         30,
         "the set job to be charged and planning",
     )
+    return created, f"set-generate-{created['id']}"
+
+
+def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
+    stack, service_processes
+) -> None:
+    created, job_id = _a_set_in_planning(stack, time_budget_s=6)
     [worker] = [w for w in service_processes.workers if w.poll() is None]
 
     service_processes.kill_worker(worker)
@@ -74,17 +81,7 @@ def test_a_worker_killed_mid_set_is_recovered_done_once_and_charged_once(
 
 
 def test_a_work_horse_that_outlives_its_worker_is_not_run_twice(stack, service_processes) -> None:
-    owner = make_dj(stack.service, grant=5)
-    playlist = make_library(stack.service, owner, 100, seed=11)
-    created = stack.service.create_item(
-        "sets", {"owner": owner, "playlist": playlist, "parameters": {"time_budget_s": 9}}
-    )
-    job_id = f"set-generate-{created['id']}"
-    wait_for(
-        lambda: stack.service.get_item("sets", created["id"])["progress"] >= 30,
-        30,
-        "the set job to be planning",
-    )
+    created, job_id = _a_set_in_planning(stack, time_budget_s=9, seed=11)
     [worker] = [w for w in service_processes.workers if w.poll() is None]
     os.kill(worker.pid, signal.SIGKILL)  # the worker only: its work horse plans on
     worker.wait()
