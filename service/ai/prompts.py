@@ -77,8 +77,10 @@ def notes_prompt(set_view: SetView, brief: str | None) -> str:
             {
                 "from_id": t.from_id,
                 "to_id": t.to_id,
-                "relation": t.relation,
-                "tempo_change_pct": round(t.tempo_change_pct, 2),
+                "relation": t.relation.value if t.relation else "unknown",
+                "tempo_change_pct": None
+                if t.tempo_change_pct is None
+                else round(t.tempo_change_pct, 2),
                 "energy_change": t.energy_change,
                 "tip": t.tip,
                 "cost": round(t.cost, 3),

@@ -15,6 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from service.dj.arcs import ARC_NAMES
+from service.dj.keys import KeyRelation
+
 __all__ = [
     "ARC_NAMES",
     "BriefAnswer",
@@ -27,10 +30,8 @@ __all__ = [
     "TransitionView",
 ]
 
-#: Arc preset names shared with the set engine (``service.dj.arcs``) and the command line.
-ARC_NAMES: tuple[str, ...] = ("warm-up", "build", "peak-time", "journey", "cool-down", "none")
-
-ArcName = Literal["warm-up", "build", "peak-time", "journey", "cool-down", "none"]
+#: An arc preset name of the set engine (``service.dj.arcs.ARC_NAMES``), as a schema type.
+ArcName = Literal[ARC_NAMES]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class TransitionView:
 
     from_id: str
     to_id: str
-    relation: str  # the key relation's name, e.g. "relative major/minor"
-    tempo_change_pct: float  # signed pitch adjustment of the incoming track: + = sped up
+    relation: KeyRelation | None  # the engine's relation of the keys as heard; None: a key unknown
+    tempo_change_pct: float | None  # signed pitch adjustment of the incoming track: + = sped up
+    tempo_factor: float | None  # the engine's octave fold: 1, 2 (counted double-time) or 0.5
     energy_change: int | None
     tip: str
     cost: float

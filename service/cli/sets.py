@@ -18,12 +18,11 @@ from service.dj.arcs import ArcError, parse_arc
 from service.dj.costs import CostWeights, cost_matrix
 from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
 from service.dj.pools import Pool, PoolError, load_pool
-from service.dj.scorecard import Scorecard, score_order
+from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import DEFAULT_OVERLAP_S, PlannedSet, SetError, SetRequest, plan_set
-from service.dj.tracks import Track
 
 if TYPE_CHECKING:
-    from service.ai import NotesProvider, SetView
+    from service.ai import NotesProvider
 
 USAGE_ERROR = 2
 
@@ -95,41 +94,6 @@ def _load(command: str, pool_path: str) -> Pool:
     return pool
 
 
-def set_view(planned_tracks: list[Track], card: Scorecard, arc: str | None) -> SetView:
-    """The AI layer's view of a set (imported lazily: the AI layer is optional at runtime)."""
-    from service.ai import SetView, TrackView, TransitionView
-
-    return SetView(
-        tracks=[
-            TrackView(
-                id=t.id,
-                title=t.title,
-                artist=t.artist,
-                bpm=t.bpm,
-                key=t.key.camelot if t.key else None,
-                energy=t.energy,
-                genre=t.genre,
-            )
-            for t in planned_tracks
-        ],
-        transitions=[
-            TransitionView(
-                from_id=tr.from_id,
-                to_id=tr.to_id,
-                relation=tr.relation or "unknown",
-                tempo_change_pct=tr.tempo_change_pct if tr.tempo_change_pct is not None else 0.0,
-                energy_change=tr.energy_change,
-                tip=tr.tip,
-                cost=tr.cost,
-            )
-            for tr in card.transitions
-        ],
-        score=card.summary(),
-        arc=arc,
-        duration_s=card.duration_s,
-    )
-
-
 def _provider(ai: str | None) -> NotesProvider:
     """The configured notes provider; ``--ai`` overrides AI_PROVIDER from the environment."""
     from service.ai import provider_from_config
@@ -141,6 +105,8 @@ def _provider(ai: str | None) -> NotesProvider:
 
 
 def _notes(planned: PlannedSet, ai: str | None, brief: str | None) -> dict[str, object]:
+    from service.ai.views import set_view
+
     provider = _provider(ai)
     view = set_view(
         list(planned.tracks), planned.scorecard, planned.arc.name if planned.arc else None

@@ -37,9 +37,11 @@ class TransitionReport:
 
     from_id: str
     to_id: str
-    relation: str | None
+    relation: str | None  # the relation's human name ("relative"), None when a key is unknown
+    relation_kind: str | None  # the engine's ``KeyRelation`` name ("RELATIVE"), the one to test
     harmonic: bool | None
     tempo_change_pct: float | None
+    tempo_factor: float | None  # ×1, ×2 (incoming counted double-time) or ×½; None if unknown
     energy_change: int | None
     tip: str
     cost: float
@@ -143,8 +145,10 @@ def score_order(
                 from_id=a.id,
                 to_id=b.id,
                 relation=facts.relation,
+                relation_kind=facts.relation_kind,
                 harmonic=facts.harmonic,
                 tempo_change_pct=facts.tempo_change_pct,
+                tempo_factor=facts.tempo_factor,
                 energy_change=facts.energy_change,
                 tip=mixing_tip(facts, a.bpm),
                 cost=float(matrix[k, k + 1]),

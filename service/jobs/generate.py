@@ -21,7 +21,7 @@ from typing import Any
 
 from service import ledger
 from service.ai import provider_from_config
-from service.cli.sets import set_view
+from service.ai.views import set_view
 from service.config import load_config
 from service.dj.sequencing.plan import PlannedSet, SetError, SetRequest, plan_set
 from service.dj.tracks import Track

@@ -1,12 +1,15 @@
-"""Small factories for sets the AI layer annotates: one realistic set and random ones."""
+"""Sets the AI layer annotates, always scored by the real engine: one realistic set, random ones."""
 
 from __future__ import annotations
 
-import itertools
-
 from hypothesis import strategies as st
 
-from service.ai.types import SetView, TrackView, TransitionView
+from service.ai.types import SetView, TrackView
+from service.ai.views import set_view
+from service.dj.arcs import ARC_NAMES, parse_arc
+from service.dj.keys import parse_key
+from service.dj.scorecard import score_order
+from service.dj.tracks import Track
 
 # A real-world-like five-track progressive set; ids are what the engine would give.
 SAMPLE_TRACKS = [
@@ -16,38 +19,36 @@ SAMPLE_TRACKS = [
     TrackView("t04", "Innerbloom", "RÜFÜS DU SOL", 122.0, "4A", 4, "Melodic House"),
     TrackView("t05", "Sun Models", "ODESZA", 122.0, "4A", 3, "Melodic House"),
 ]
-SAMPLE_RELATIONS = ["relative major/minor", "±1 on the wheel", "clash", "same key"]
-SAMPLE_TIPS = [
-    "long blend over 32 bars; pitch Opus +1.6 %",
-    "short blend; pitch Cola +1.6 %",
-    "echo out, then start Innerbloom clean",
-    "long blend, no pitch change",
-]
+#: Every sample track plays 380 s, so the five make a 1,900 s (32 min) set without overlaps.
+SAMPLE_TRACK_S = 380.0
 
 
-def transitions_for(
-    tracks: list[TrackView], relations: list[str], tips: list[str]
-) -> list[TransitionView]:
-    """Transitions between consecutive tracks, with tempo and energy moves computed from them."""
-    out = []
-    for i, (a, b) in enumerate(itertools.pairwise(tracks)):
-        pct = (b.bpm - a.bpm) / a.bpm * 100 if a.bpm and b.bpm else 0.0
-        energy = b.energy - a.energy if a.energy is not None and b.energy is not None else None
-        out.append(
-            TransitionView(a.id, b.id, relations[i], round(pct, 2), energy, tips[i], 0.1 * (i + 1))
+def engine_view(
+    tracks: list[TrackView], arc: str | None = None, durations: list[float | None] | None = None
+) -> SetView:
+    """The view the set engine gives for ``tracks`` in this order: its relations, tempos, tips."""
+    lengths = durations if durations is not None else [SAMPLE_TRACK_S] * len(tracks)
+    played = [
+        Track(
+            id=t.id,
+            path=None,
+            title=t.title,
+            artist=t.artist,
+            genre=t.genre,
+            bpm=t.bpm,
+            key=parse_key(t.key) if t.key else None,
+            energy=t.energy,
+            duration_s=length,
         )
-    return out
+        for t, length in zip(tracks, lengths, strict=True)
+    ]
+    card = score_order(played, arc=parse_arc(arc))
+    return set_view(played, card, arc)
 
 
 def sample_set(arc: str | None = "journey") -> SetView:
-    """The five-track sample set in play order with its transitions and a scorecard."""
-    return SetView(
-        tracks=list(SAMPLE_TRACKS),
-        transitions=transitions_for(SAMPLE_TRACKS, SAMPLE_RELATIONS, SAMPLE_TIPS),
-        score={"total_cost": 1.0, "harmonic_ok_pct": 75.0, "clash_pct": 25.0, "arc_rmse": None},
-        arc=arc,
-        duration_s=1900.0,
-    )
+    """The five-track sample set in play order, scored by the engine."""
+    return engine_view(list(SAMPLE_TRACKS), arc)
 
 
 # any printable text except brackets, which the placeholder check reserves for "[Track name]"
@@ -58,27 +59,11 @@ _text = st.text(
     max_size=200,
 )
 _keys = st.sampled_from([f"{n}{letter}" for n in range(1, 13) for letter in "AB"])
-_relations = st.sampled_from(
-    [
-        "same key",
-        "±1 on the wheel",
-        "relative major/minor",
-        "diagonal",
-        "+2 energy boost",
-        "-2 step down",
-        "±7: one semitone, a key change",
-        "clash",
-        "unknown",
-        "SAME",
-        "something new",
-        "",
-    ]
-)
 
 
 @st.composite
 def set_views(draw: st.DrawFn) -> SetView:
-    """Random sets: any size up to 40, any missing metadata, any text in titles and tips."""
+    """Random sets scored by the engine: any size up to 40, any missing metadata, any titles."""
     n = draw(st.integers(min_value=0, max_value=40))
     tracks = [
         TrackView(
@@ -92,9 +77,6 @@ def set_views(draw: st.DrawFn) -> SetView:
         )
         for i in range(n)
     ]
-    count = max(0, n - 1)
-    relations = draw(st.lists(_relations, min_size=count, max_size=count))
-    tips = draw(st.lists(_text, min_size=count, max_size=count))
-    arc = draw(st.sampled_from(["warm-up", "build", "peak-time", "journey", "cool-down", "none"]))
-    duration = draw(st.none() | st.floats(min_value=60, max_value=43200))
-    return SetView(tracks, transitions_for(tracks, relations, tips), {}, arc, duration)
+    arc = draw(st.sampled_from(ARC_NAMES))
+    durations = [draw(st.none() | st.floats(min_value=30, max_value=900)) for _ in range(n)]
+    return engine_view(tracks, arc, durations)

@@ -10,7 +10,7 @@ import tracemalloc
 from service.ai import LocalProvider, SetView, TrackView, provider_from_config
 
 from .conftest import gemini_config, litellm_config
-from .factories import transitions_for
+from .factories import engine_view
 from .fake_servers import FakeGemini, FakeOpenAI, notes_for_prompt
 
 
@@ -22,9 +22,7 @@ def big_set(n: int) -> SetView:
                   1 + i % 10, ["Techno", "House", "Melodic Techno"][i % 3])
         for i in range(n)
     ]  # fmt: skip
-    relations = ["same key", "±1 on the wheel", "relative major/minor", "clash"] * n
-    return SetView(tracks, transitions_for(tracks, relations[: n - 1], ["long blend"] * n),
-                   {}, "journey", n * 300.0)  # fmt: skip
+    return engine_view(tracks, "journey", [300.0] * n)
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]

@@ -7,11 +7,12 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from service.ai import ARC_NAMES, LocalProvider, SetView, TrackView, TransitionView
-from service.ai.local import relation_kind
+from service.ai import LocalProvider, SetView, TrackView
+from service.ai.local_notes import set_title
 from service.ai.validation import LIMITS, check_notes
+from service.dj.keys import KeyRelation
 
-from .factories import sample_set, set_views
+from .factories import engine_view, sample_set, set_views
 
 LOCAL = LocalProvider()
 
@@ -36,16 +37,16 @@ def test_a_note_names_the_tracks_keys_tempo_move_energy_and_tip() -> None:
     assert "Eric Prydz – Opus" in first
     assert "8A" in first and "8B" in first
     assert "relative" in first
-    assert "drops from 128 to 126 BPM (1.6 %)" in first
+    assert "the tempo drops from 128 to 126 BPM (1.6 %)" in first
     assert "from 5 to 7" in first
-    assert "pitch Opus +1.6 %" in first  # the engine's tip
+    assert "Tip: long blend (32 bars); pitch the next track +1.6 % to 128.0 BPM." in first
 
 
 def test_a_clash_is_called_a_clash_and_the_tip_kept() -> None:
     clash = LOCAL.annotate(sample_set(), None).transitions[2].note
 
     assert "9B and 4A clash" in clash
-    assert "echo out" in clash
+    assert "cut on a phrase boundary" in clash  # the engine's tip
 
 
 def test_the_title_names_the_genre_arc_and_length() -> None:
@@ -60,9 +61,9 @@ def test_the_description_gives_opener_closer_and_harmonic_share() -> None:
     assert "5-track set of about 32 minutes" in description
     assert "opens with deadmau5 – Strobe (8A, 128 BPM, energy 5)" in description
     assert "closes with ODESZA – Sun Models (4A, 122 BPM, energy 3)" in description
-    assert "3 of 4 transitions are harmonic" in description
+    assert "3 of 4 transitions with known keys are harmonic" in description
     assert "and 1 clashes" in description
-    assert "journey" in description
+    assert "against the journey arc asked for" in description
 
 
 def test_mood_words_of_the_brief_reach_the_title_and_tags() -> None:
@@ -83,13 +84,12 @@ def test_a_track_without_metadata_still_gets_a_readable_note() -> None:
         TrackView("a", "Known", "Someone", 124.0, "5A", 5, None),
         TrackView("b", None, None, None, None, None, None),
     ]
-    view = SetView(tracks, [TransitionView("a", "b", "unknown", 0.0, None, "", 0.5)])
-
-    note = LOCAL.annotate(view, None).transitions[0].note
+    note = LOCAL.annotate(engine_view(tracks), None).transitions[0].note
 
     assert note.startswith("Someone – Known into track b:")
-    assert "unknown" in note and "by ear" in note
-    assert "None" not in note
+    assert "the key of one track is unknown" in note
+    assert "the tempo of one track is unknown, so beatmatch by ear" in note
+    assert "holds" not in note and "None" not in note
 
 
 def test_an_empty_set_gets_a_title_and_a_description() -> None:
@@ -100,23 +100,31 @@ def test_an_empty_set_gets_a_title_and_a_description() -> None:
 
 
 @pytest.mark.parametrize(
-    ("relation", "kind"),
+    ("key_b", "relation", "words"),
     [
-        ("same key", "same"),
-        ("±1 on the wheel", "adjacent"),
-        ("relative major/minor", "relative"),
-        ("diagonal", "diagonal"),
-        ("+2 energy boost", "boost"),
-        ("-2 step down", "drop"),
-        ("±7: one semitone, a key change", "semitone"),
-        ("clash", "clash"),
-        ("RELATIVE", "relative"),
-        ("", "unknown"),
-        ("tritone", "other"),
+        ("8A", KeyRelation.SAME, "both sit in 8A"),
+        ("9A", KeyRelation.ADJACENT, "8A to 9A is one step round the Camelot wheel"),
+        ("7A", KeyRelation.ADJACENT, "8A to 7A is one step round the Camelot wheel"),
+        ("8B", KeyRelation.RELATIVE, "8A to 8B is the relative key"),
+        ("9B", KeyRelation.DIAGONAL, "8A to 9B is a diagonal move"),
+        ("10A", KeyRelation.ENERGY_BOOST, "8A to 10A jumps two steps up the wheel"),
+        # the boost is a move upward only: two steps down is the engine's clash, and the notes agree
+        ("6A", KeyRelation.CLASH, "8A and 6A clash"),
+        ("3A", KeyRelation.SEMITONE, "8A to 3A is a one-semitone key change"),
+        ("2B", KeyRelation.CLASH, "8A and 2B clash"),
     ],
 )
-def test_every_relation_name_of_the_engine_is_understood(relation: str, kind: str) -> None:
-    assert relation_kind(relation) == kind
+def test_each_key_move_is_named_as_the_engine_rates_it(
+    key_b: str, relation: KeyRelation, words: str
+) -> None:
+    tracks = [
+        TrackView("a", "One", "X", 124.0, "8A", 5, None),
+        TrackView("b", "Two", "Y", 124.0, key_b, 5, None),
+    ]
+    view = engine_view(tracks)
+
+    assert view.transitions[0].relation is relation
+    assert words in LOCAL.annotate(view, None).transitions[0].note
 
 
 _PLACEHOLDERS = re.compile(r"\bNone\b|\{|\}|\bnan\b|TODO|lorem", re.IGNORECASE)
@@ -148,22 +156,18 @@ def test_local_notes_never_print_python_values(view: SetView) -> None:
         assert not _PLACEHOLDERS.search(text), text
 
 
-def test_arc_names_match_the_set_engine() -> None:
-    arcs = pytest.importorskip("service.dj.arcs")
-    assert tuple(arcs.ARC_NAMES) == ARC_NAMES
-
-
 def test_a_key_moved_by_the_tempo_change_is_explained() -> None:
     tracks = [
         TrackView("a", "Low", "X", 120.0, "8A", 5, None),
         TrackView("b", "High", "Y", 127.5, "8A", 6, None),
     ]
-    # same written key, but 6.25 % faster without keylock is a semitone up: the engine says clash
-    view = SetView(tracks, [TransitionView("a", "b", "clash", 6.25, 1, "cut", 1.0)])
+    # same written key, but slowed 5.9 % without keylock it sounds a semitone lower
+    view = engine_view(tracks)
 
     note = LOCAL.annotate(view, None).transitions[0].note
 
-    assert "8A to 8A becomes a clash once the 6.2 % tempo change moves the pitch" in note
+    assert view.transitions[0].relation is KeyRelation.SEMITONE
+    assert "8A to 8A becomes a one-semitone change once the -5.9 % pitch change moves" in note
 
 
 def test_a_move_into_double_time_is_named() -> None:
@@ -171,11 +175,10 @@ def test_a_move_into_double_time_is_named() -> None:
         TrackView("a", "Halftime", "X", 86.0, "5A", 5, "Drum and Bass"),
         TrackView("b", "Roller", "Y", 174.0, "5A", 7, "Drum and Bass"),
     ]
-    view = SetView(tracks, [TransitionView("a", "b", "same key", -1.15, 2, "long blend", 0.1)])
+    note = LOCAL.annotate(engine_view(tracks), None).transitions[0].note
 
-    note = LOCAL.annotate(view, None).transitions[0].note
-
-    assert "rises from 86 to 174 BPM (1.1 %), mixed in double time" in note
+    assert "the tempo goes from 86 to 174 BPM, the incoming track counted half-time" in note
+    assert "counted half-time" in note.split("Tip:")[1]  # the engine's tip says the same
 
 
 def test_the_description_reports_the_arc_fit_and_artist_repeats_from_the_scorecard() -> None:
@@ -190,15 +193,11 @@ def test_the_description_reports_the_arc_fit_and_artist_repeats_from_the_scoreca
 
     description = LOCAL.annotate(view, None).description
 
-    assert "It follows a journey arc: build, peak, release;" in description
-    assert "a typical track sitting 0.8 energy steps off the curve" in description
+    assert "against the journey arc asked for, a typical track sits 0.8 energy steps" in description
     assert "The same artist plays twice in a row 2 times." in description
 
 
 def test_a_mood_word_the_genre_already_says_is_not_repeated_in_the_title() -> None:
-    from service.ai.local import _title
-    from service.ai.types import SetView, TrackView
-
     view = SetView(
         tracks=[TrackView("a", "T", "A", 122.0, "8A", 3, "Deep House")],
         transitions=[],
@@ -206,5 +205,90 @@ def test_a_mood_word_the_genre_already_says_is_not_repeated_in_the_title() -> No
         arc="build",
         duration_s=None,
     )
-    assert _title(view, ["Deep House"], ["deep"]) == "Deep House Build"
-    assert _title(view, ["Deep House"], ["sunrise"]) == "Sunrise Deep House Build"
+    assert set_title(view, ["Deep House"], ["deep"]) == "Deep House Build"
+    assert set_title(view, ["Deep House"], ["sunrise"]) == "Sunrise Deep House Build"
+
+
+@settings(max_examples=150, deadline=None)
+@given(view=set_views())
+def test_every_note_quotes_the_engines_tempo_and_key_facts(view: SetView) -> None:
+    notes = LOCAL.annotate(view, None)
+
+    for transition, written in zip(view.transitions, notes.transitions, strict=True):
+        note = written.note.split(" Tip: ")[0]
+        pct = transition.tempo_change_pct
+        if pct is None:
+            assert "unknown, so beatmatch by ear" in note
+            assert "the tempo holds" not in note
+        elif transition.tempo_factor in (2.0, 0.5):
+            assert "counted double-time" in note or "counted half-time" in note
+        elif round(pct, 1) == 0:
+            assert "the tempo holds at" in note
+        else:
+            # + is the incoming track sped up to meet a faster outgoing one: the set slows down
+            direction = "drops" if pct > 0 else "rises"
+            assert f"the tempo {direction} from" in note
+            assert f"BPM ({abs(pct):.1f} %)" in note
+        if transition.relation is None:
+            assert "is unknown, so check the blend by ear first" in note
+
+
+@settings(max_examples=150, deadline=None)
+@given(view=set_views())
+def test_the_description_quotes_the_scorecard(view: SetView) -> None:
+    description = LOCAL.annotate(view, None).description
+
+    if view.tracks and view.duration_s:
+        minutes = round(view.duration_s / 60)
+        assert f"of about {minutes} {'minute' if minutes == 1 else 'minutes'}" in description
+    mean = view.score.get("mean_tempo_change_pct")
+    if view.tracks and mean is not None:
+        assert f"Tempo changes average {abs(mean):.1f} %" in description
+    keyed = [t for t in view.transitions if t.relation is not None]
+    share = view.score.get("harmonic_ok_pct")
+    if keyed and share is not None:
+        harmonic = round(share * len(keyed) / 100)
+        assert f"{harmonic} of {len(keyed)} transitions with known keys" in description
+
+
+@pytest.mark.parametrize(
+    ("energies", "shape"),
+    [
+        ([3, 4, 5, 6, 7, 8, 9], "climbs"),
+        ([9, 8, 7, 5, 4, 3], "falls"),
+        ([3, 5, 8, 9, 7, 4], "builds to a peak and releases"),
+        ([6, 6, 6, 6], "holds level"),
+    ],
+)
+def test_the_energy_words_follow_the_energies_not_the_arc_asked_for(
+    energies: list[int], shape: str
+) -> None:
+    tracks = [
+        TrackView(f"t{i}", f"Track {i}", "X", 126.0, "8A", energy, None)
+        for i, energy in enumerate(energies)
+    ]
+
+    description = LOCAL.annotate(engine_view(tracks, "peak-time"), None).description
+
+    assert f"Energy {shape}, from {min(energies)} to {max(energies)}" in description
+    assert "high and steady" not in description
+
+
+def test_tracks_without_an_energy_are_counted_not_skipped_silently() -> None:
+    tracks = [
+        TrackView("a", "A", "X", 126.0, "8A", 4, None),
+        TrackView("b", "B", "Y", 126.0, "8A", None, None),
+        TrackView("c", "C", "Z", 126.0, "8A", 6, None),
+    ]
+
+    description = LOCAL.annotate(engine_view(tracks), None).description
+
+    assert "(1 track has no energy value)" in description
+
+
+def test_a_one_minute_set_is_one_minute() -> None:
+    tracks = [TrackView("a", "A", "X", 126.0, "8A", 4, None)]
+
+    description = LOCAL.annotate(engine_view(tracks, durations=[62.0]), None).description
+
+    assert "of about 1 minute," in description or "of about 1 minute." in description

@@ -52,7 +52,7 @@ def test_the_model_is_sent_every_track_transition_and_the_brief(model: ModelUnde
         assert track.id in sent
         assert track.title in sent
     assert "sunset warm-up for a rooftop" in sent
-    assert "echo out, then start Innerbloom clean" in sent  # the engine's tip travels along
+    assert "cut on a phrase boundary: the keys clash" in sent  # the engine's tip travels along
 
 
 def test_the_schema_asked_for_is_the_notes_answer(model: ModelUnderTest) -> None:

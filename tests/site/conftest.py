@@ -173,11 +173,11 @@ def make_done_set(service: DirectusClient, owner: str, library: dict[str, Any]) 
     tracks = library["tracks"]
     transitions = [
         None,
-        {"relation": "relative", "harmonic": True, "tempo_change_pct": 0.82, "energy_change": 1,
+        {"relation": "relative", "relation_kind": "RELATIVE", "harmonic": True, "tempo_change_pct": 0.82, "energy_change": 1,
          "tip": "Long blend over 32 bars.", "cost": 0.1, "note": "Lifts the mood without a bump."},
-        {"relation": "clash", "harmonic": False, "tempo_change_pct": 6.1, "energy_change": 5,
+        {"relation": "clash", "relation_kind": "CLASH", "harmonic": False, "tempo_change_pct": 6.1, "energy_change": 5,
          "tip": "Cut on the one.", "cost": 2.0, "note": None},
-        {"relation": "same key", "harmonic": True, "tempo_change_pct": 0.38, "energy_change": -1,
+        {"relation": "same key", "relation_kind": "SAME", "harmonic": True, "tempo_change_pct": 0.38, "energy_change": -1,
          "tip": "Blend the basslines.", "cost": 0.02, "note": None},
     ]  # fmt: skip
     item = service.create_item(

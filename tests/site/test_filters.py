@@ -32,7 +32,7 @@ def test_a_length_round_trips_to_the_second(seconds: float) -> None:
 def test_tempo_and_transition_facts_read_plainly() -> None:
     assert bpm(124.0) == "124" and bpm(123.5) == "123.5" and bpm(None) == "?"
     assert explain({"relation": "relative", "tempo_change_pct": -1.26, "energy_change": 2}) == (
-        "key: relative · tempo -1.3 % · energy +2"
+        "key: relative · pitch -1.3 % · energy +2"
     )
     assert explain({"relation": None, "tempo_change_pct": None}) == "key: unknown · tempo: unknown"
 

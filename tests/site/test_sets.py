@@ -7,12 +7,15 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from rq import Queue
 
+from service.dj.scorecard import score_order
 from service.jobs.queue import job_id
 from service.web.site.filters import badge
+from tests.engine.factories import track
 from tests.site.conftest import TRACKS, csrf, make_done_set, make_library
 
 pytestmark = pytest.mark.stack
@@ -139,7 +142,7 @@ def test_a_finished_set_shows_order_badges_tips_chart_and_notes(stack, dj_client
     assert positions == sorted(positions)  # play order
     assert "8A · Am" in html and "8B · C" in html and "3A · Bbm" in html
     assert html.count("badge badge-green") == 2 and html.count("badge badge-red") == 1
-    assert "key: relative · tempo +0.8 % · energy +1" in html
+    assert "key: relative · pitch +0.8 % · energy +1" in html
     assert "Tip: Long blend over 32 bars." in html
     assert "Lifts the mood without a bump." in html
     assert '<svg class="energy-chart"' in html
@@ -150,13 +153,28 @@ def test_a_finished_set_shows_order_badges_tips_chart_and_notes(stack, dj_client
         assert f'href="/sets/{set_id}/download/{fmt}"' in html
 
 
-def test_badges_follow_key_and_tempo() -> None:
-    assert badge({"relation": "±1", "harmonic": True, "tempo_change_pct": 2.9})[0] == "green"
-    assert badge({"relation": "±1", "harmonic": True, "tempo_change_pct": 4.0})[0] == "amber"
-    assert badge({"relation": "diagonal", "harmonic": False, "tempo_change_pct": 0.0})[0] == "amber"
-    assert badge({"relation": None, "harmonic": None, "tempo_change_pct": None})[0] == "amber"
-    assert badge({"relation": "clash", "harmonic": False, "tempo_change_pct": 0.0})[0] == "red"
-    assert badge({"relation": "same key", "harmonic": True, "tempo_change_pct": -6.5})[0] == "red"
+def _engine_transition(key_a: str, bpm_a: float, key_b: str, bpm_b: float) -> dict[str, Any]:
+    """The transition A → B exactly as the generate job stores it: the engine's report."""
+    played = [track("a", key=key_a, bpm=bpm_a), track("b", key=key_b, bpm=bpm_b)]
+    return score_order(played).transitions[0].to_json()
+
+
+@pytest.mark.parametrize(
+    ("key_a", "bpm_a", "key_b", "bpm_b", "colour"),
+    [
+        ("8A", 124.0, "9A", 127.5, "green"),  # one step, 2.7 % apart
+        ("8A", 124.0, "9A", 129.5, "red"),  # 4.2 % apart: heard a semitone lower, it clashes
+        ("8A", 124.0, "9B", 124.0, "amber"),  # a diagonal
+        ("8A", 124.0, "6A", 124.0, "red"),  # two steps down: the engine's clash
+        ("8A", 124.0, "2B", 124.0, "red"),  # a clash
+        ("8A", 124.0, "8A", 116.0, "red"),  # same key, but 6.9 % apart
+        ("8A", 124.0, None, 124.0, "amber"),  # a key unknown
+    ],
+)
+def test_badges_follow_the_engines_relation_and_tempo(
+    key_a: str, bpm_a: float, key_b: str | None, bpm_b: float, colour: str
+) -> None:
+    assert badge(_engine_transition(key_a, bpm_a, key_b, bpm_b))[0] == colour
 
 
 def test_every_download_is_the_set_in_play_order(stack, dj_client, library) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service.dj.keys import KeyParseError, parse_key
+from service.dj.keys import KeyParseError, KeyRelation, parse_key
 from service.dj.scorecard import SEMITONE_TEMPO_PCT, SMOOTH_TEMPO_PCT
 
 
@@ -60,10 +60,10 @@ def badge(transition: Mapping[str, Any] | None) -> tuple[str, str]:
     """
     if not transition:
         return "none", ""
-    relation = transition.get("relation")
+    clash = transition.get("relation_kind") == KeyRelation.CLASH.name
     tempo = transition.get("tempo_change_pct")
     tempo_abs = abs(float(tempo)) if tempo is not None else None
-    if relation == "clash" or (tempo_abs is not None and tempo_abs > SEMITONE_TEMPO_PCT):
+    if clash or (tempo_abs is not None and tempo_abs > SEMITONE_TEMPO_PCT):
         return "red", "Hard"
     if transition.get("harmonic") and tempo_abs is not None and tempo_abs <= SMOOTH_TEMPO_PCT:
         return "green", "Smooth"
@@ -71,14 +71,15 @@ def badge(transition: Mapping[str, Any] | None) -> tuple[str, str]:
 
 
 def explain(transition: Mapping[str, Any] | None) -> str:
-    """The facts behind a badge in one line: key relation, tempo change, energy change."""
+    """The facts behind a badge in one line: key relation, pitch adjustment, energy change."""
     if not transition:
         return ""
     parts = []
     relation = transition.get("relation")
     parts.append(f"key: {relation}" if relation else "key: unknown")
     tempo = transition.get("tempo_change_pct")
-    parts.append(f"tempo {float(tempo):+.1f} %" if tempo is not None else "tempo: unknown")
+    # the incoming track's pitch adjustment, the same signed number the notes quote
+    parts.append(f"pitch {float(tempo):+.1f} %" if tempo is not None else "tempo: unknown")
     energy = transition.get("energy_change")
     if energy is not None:
         parts.append(f"energy {int(energy):+d}")
