@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from service.ai.types import BriefParameters
-from service.ai.validation import BPM_RANGE, DURATION_MIN_RANGE, LIMITS
+from service.ai.validation import LIMITS
+from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 
 __all__ = ["read_brief"]
 
@@ -199,10 +200,10 @@ def read_brief(text: str, provider: str) -> BriefParameters:
     """Read duration, arc, BPM range, genres and mood words from a DJ's sentence."""
     lowered = " ".join(text.lower().split())
     duration = _read_duration(lowered)
-    if duration is not None and not DURATION_MIN_RANGE[0] <= duration <= DURATION_MIN_RANGE[1]:
+    if duration is not None and not SET_MINUTES_RANGE[0] <= duration <= SET_MINUTES_RANGE[1]:
         duration = None
     bpm_min, bpm_max = _read_bpm(lowered)
-    if not all(v is None or BPM_RANGE[0] <= v <= BPM_RANGE[1] for v in (bpm_min, bpm_max)):
+    if not all(v is None or SET_BPM_RANGE[0] <= v <= SET_BPM_RANGE[1] for v in (bpm_min, bpm_max)):
         bpm_min = bpm_max = None
     genres, spans = _read_genres(lowered)
     return BriefParameters(

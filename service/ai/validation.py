@@ -21,6 +21,7 @@ from service.ai.types import (
     SetView,
     TransitionNote,
 )
+from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 
 __all__ = [
     "LIMITS",
@@ -40,10 +41,6 @@ LIMITS: dict[str, int] = {
     "brief_word_chars": 40,
 }
 
-# Plausible bounds for a DJ set: a 10-minute teaser to a 12-hour marathon; 40–220 BPM covers
-# ambient to speedcore, so anything outside is a misread, not a style.
-DURATION_MIN_RANGE = (10, 720)
-BPM_RANGE = (40.0, 220.0)
 
 # Text a model leaves when it fills a template instead of writing: never shown to a DJ.
 _PLACEHOLDER = re.compile(
@@ -197,16 +194,16 @@ def parse_brief_answer(raw: str | None, provider: str) -> BriefAnswer:
         answer.arc is not None and answer.arc not in ARC_NAMES
     ):  # Literal already checks; kept explicit
         raise InvalidAnswer(f"{provider} gave an unknown arc {answer.arc!r}")
-    low, high = DURATION_MIN_RANGE
+    low, high = SET_MINUTES_RANGE
     if answer.duration_min is not None and not low <= answer.duration_min <= high:
         raise InvalidAnswer(
             f"{provider} read a duration of {answer.duration_min} min (expected {low}–{high})"
         )
     for name in ("bpm_min", "bpm_max"):
         value = getattr(answer, name)
-        if value is not None and not BPM_RANGE[0] <= value <= BPM_RANGE[1]:
+        if value is not None and not SET_BPM_RANGE[0] <= value <= SET_BPM_RANGE[1]:
             raise InvalidAnswer(
-                f"{provider} read {name} = {value:g} (expected {BPM_RANGE[0]:g}–{BPM_RANGE[1]:g})"
+                f"{provider} read {name} = {value:g} (expected {SET_BPM_RANGE[0]:g}–{SET_BPM_RANGE[1]:g})"
             )
     if (
         answer.bpm_min is not None

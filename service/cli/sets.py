@@ -20,16 +20,12 @@ from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
 from service.dj.pools import Pool, PoolError, load_pool
 from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import DEFAULT_OVERLAP_S, PlannedSet, SetError, SetRequest, plan_set
+from service.dj.values import parse_duration
 
 if TYPE_CHECKING:
     from service.ai import NotesProvider
 
 USAGE_ERROR = 2
-
-_DURATION = re.compile(
-    r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?:in)?)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)s)?$"
-)
 
 
 def _fail(command: str, message: str) -> None:
@@ -37,22 +33,15 @@ def _fail(command: str, message: str) -> None:
     raise SystemExit(USAGE_ERROR)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from ``90m``, ``1h30m``, ``5400s``, ``1:30:00``, ``90:00`` (M:SS) or bare minutes."""
-    value = text.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value) * 60.0
-    if ":" in value:
-        parts = value.split(":")
-        if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
-            seconds = 0.0
-            for p in parts:
-                seconds = seconds * 60 + int(p)
-            return seconds  # M:SS like a track length, or H:MM:SS
-    m = _DURATION.match(value)
-    if m and any(m.groupdict().values()):
-        return float(m["h"] or 0) * 3600 + float(m["m"] or 0) * 60 + float(m["s"] or 0)
-    raise click.BadParameter(f"{text!r}: use e.g. 90m, 1h30m, 5400s or 1:30:00")
+def parse_set_length(text: str) -> float:
+    """Seconds of a set length as a DJ types it: ``90m``, ``1h30m``, ``1:30:00`` or bare minutes."""
+    try:
+        seconds = parse_duration(text, bare_unit="min")
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        raise click.BadParameter(f"{text!r}: use e.g. 90m, 1h30m, 5400s or 1:30:00")
+    return seconds
 
 
 def parse_budget(text: str) -> float:
@@ -243,7 +232,7 @@ def build_command(
             _fail("build", f"--lock {text!r}: use A:B with two track ids")
         locked.append((a, b))
     request = SetRequest(
-        duration_s=parse_duration(duration) if duration else None,
+        duration_s=parse_set_length(duration) if duration else None,
         tolerance=tolerance / 100.0,
         arc=arc,
         first=first,

@@ -105,7 +105,7 @@ def access_command(env_name: str, check: bool) -> None:
 def publish_legal_command(env_name: str) -> None:
     """Publish the privacy policy and terms kept in directus/seed/legal (each version once)."""
     from service.integrations.directus import DirectusClient
-    from service.web.site.legal import publish_legal_documents
+    from service.legal import publish_legal_documents
 
     settings = load_settings(env_name)
     created = publish_legal_documents(DirectusClient(settings.directus_url, settings.service_token))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from service.dj.playlists import PoolEntry, Problem, location_key
 
-__all__ = ["FileRef", "Match", "MatchResult", "match_entries"]
+__all__ = ["FileRef", "Match", "MatchResult", "identity_text", "match_entries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,8 @@ def _parts(path: str) -> list[str]:
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
-def _words(text: str | None) -> str:
+def identity_text(text: str | None) -> str:
+    """Artist or title folded for comparison: case, accents and punctuation ignored."""
     if not text:
         return ""
     plain = unicodedata.normalize("NFKD", text.casefold())
@@ -99,7 +100,9 @@ def match_entries(entries: Sequence[PoolEntry], files: Sequence[FileRef]) -> Mat
             by_path.setdefault(tuple(parts), []).append(fi)
             by_name.setdefault(parts[-1], []).append(fi)
         if f.artist and f.title:
-            by_words.setdefault(_words(f.artist) + "\x1f" + _words(f.title), []).append(fi)
+            by_words.setdefault(
+                identity_text(f.artist) + "\x1f" + identity_text(f.title), []
+            ).append(fi)
 
     def free(candidates: list[int]) -> list[int]:
         return [fi for fi in candidates if fi not in used]
@@ -128,7 +131,9 @@ def match_entries(entries: Sequence[PoolEntry], files: Sequence[FileRef]) -> Mat
         entry = entries[i]
         if i in found or not (entry.artist and entry.title):
             continue
-        hits = free(by_words.get(_words(entry.artist) + "\x1f" + _words(entry.title), []))
+        hits = free(
+            by_words.get(identity_text(entry.artist) + "\x1f" + identity_text(entry.title), [])
+        )
         if hits:
             found[i] = (hits[0], "artist+title")
             used.add(hits[0])

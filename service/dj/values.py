@@ -32,7 +32,12 @@ _ENERGY_RE = re.compile(r"^\s*(\d{1,2})(?:[.,]0+)?\s*$")
 _YEAR_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _ISRC_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
 _CLOCK_RE = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)\s*$")
-_SECONDS_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*s?\s*$")
+_BARE_RE = re.compile(r"^(\d+(?:[.,]\d+)?)$")
+_UNITS_RE = re.compile(
+    r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?:in)?)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
+)
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0}
+_BARE_UNIT_S = {"s": 1.0, "min": 60.0}
 # Mixed In Key writes "8A - Energy 6" (also "8A - 6", "1m - Energy 6", "Am - Energy 6") into comments.
 _MIK_KEY_RE = re.compile(r"^\s*(?P<key>0?\d{1,2}\s?[ABabmd])\s*(?:[-/|,]|$)")
 _MIK_NAME_RE = re.compile(r"^\s*(?P<key>[A-Ga-g][#b♯♭]?\s?(?:m|min|maj)?)\s*[-/|,]")
@@ -115,22 +120,32 @@ def parse_isrc(value: object) -> str | None:
     return code
 
 
-def parse_duration(value: object) -> float | None:
-    """Duration in seconds from ``372``, ``"372.5"``, ``"6:12"`` or ``"1:02:03"``; 0 or less is unknown."""
+def parse_duration(value: object, *, bare_unit: str = "s") -> float | None:
+    """Seconds from ``372``, ``"6:12"``, ``"1:02:03"``, ``"90m"``, ``"1h30m"`` or ``"5400s"``.
+
+    A bare number counts in ``bare_unit``: seconds (``"s"``) for a track's length as tags and
+    playlists write it, minutes (``"min"``) for a set's length as a DJ types it. 0 or less is
+    unknown (None); text that is no duration raises ValueError.
+    """
+    if bare_unit not in _BARE_UNIT_S:
+        raise ValueError(f"bare_unit must be one of {', '.join(_BARE_UNIT_S)}")
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = float(value) * _BARE_UNIT_S[bare_unit]
     else:
         text = parse_text(value)
         if text is None:
             return None
-        if m := _CLOCK_RE.match(text):
+        compact = text.lower().replace(" ", "")
+        if m := _BARE_RE.match(compact):
+            seconds = float(m[1].replace(",", ".")) * _BARE_UNIT_S[bare_unit]
+        elif m := _CLOCK_RE.match(compact):
             seconds = int(m[1] or 0) * 3600 + int(m[2]) * 60 + float(m[3].replace(",", "."))
-        elif m := _SECONDS_RE.match(text):
-            seconds = float(m[1].replace(",", "."))
+        elif (m := _UNITS_RE.match(compact)) and any(m.groupdict().values()):
+            seconds = sum(float(m[unit] or 0) * factor for unit, factor in _UNIT_S.items())
         else:
-            raise ValueError(f"duration {text!r} is neither seconds nor m:ss")
+            raise ValueError(f"duration {text!r}: use seconds, m:ss, h:mm:ss or e.g. 90m, 1h30m")
     if seconds <= 0:
         return None
     return round(seconds, 3)

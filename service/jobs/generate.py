@@ -27,8 +27,8 @@ from service.dj.sequencing.plan import PlannedSet, SetError, SetRequest, plan_se
 from service.dj.tracks import Track
 from service.integrations.directus import DirectusClient
 from service.jobs import state
-from service.jobs.library import TRACK_ROW_FIELDS, track_from_item
 from service.jobs.queue import redis_connection
+from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 
 log = logging.getLogger(__name__)
 

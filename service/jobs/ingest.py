@@ -18,19 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.dj.matching import FileRef, match_entries
+from service.dj.matching import FileRef, identity_text, match_entries
 from service.dj.playlists import Playlist, PoolEntry, PoolError, Problem, parse_playlist
 from service.dj.pools import merge_entry_and_tags  # the pool loader's precedence rules
 from service.dj.tags import AUDIO_EXTENSIONS, TrackTags, read_tags
 from service.integrations.directus import DirectusClient
 from service.jobs import state
-from service.jobs.library import (
-    DIRECTUS_FIELDS,
-    TRACK_ROW_FIELDS,
-    identity_text,
-    to_directus_value,
-)
 from service.jobs.queue import redis_connection
+from service.track_rows import DIRECTUS_FIELDS, TRACK_ROW_FIELDS, to_directus_value
 
 log = logging.getLogger(__name__)
 

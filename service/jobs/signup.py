@@ -12,11 +12,9 @@ import logging
 from service import ledger
 from service.integrations.directus import DirectusForbidden, DirectusNotFound
 from service.jobs import state
-from service.stack.demo import DEMO_ROLE
+from service.stack.access import role_id
 
 log = logging.getLogger(__name__)
-
-DJ_ROLE = DEMO_ROLE  # the DJ role pinned in directus/schema/access.yaml
 
 
 def run(user_id: str) -> str:
@@ -27,7 +25,7 @@ def run(user_id: str) -> str:
         user = directus.get_item("directus_users", user_id, fields=["id", "role"])
     except (DirectusNotFound, DirectusForbidden):
         return "gone"
-    if user.get("role") != DJ_ROLE:
+    if user.get("role") != role_id("DJ"):
         return "not a DJ"
     _, created = ledger.grant(
         directus, user_id, ledger.signup_grant_amount(directus), ledger.signup_reference(user_id)

@@ -30,8 +30,8 @@ from service.config import load_config
 from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
 from service.jobs.queue import enqueue, redis_connection
-from service.jobs.signup import DJ_ROLE
 from service.jobs.state import ACTIVE, directus_client, item_lock_key, job_logging
+from service.stack.access import role_id
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def sweep_signup_grants(
         str(user["id"])
         for user in directus.iter_items(
             "directus_users",
-            filter={"role": {"_eq": DJ_ROLE}, "last_access": {"_gte": since}},
+            filter={"role": {"_eq": role_id("DJ")}, "last_access": {"_gte": since}},
             fields=["id"],
         )
     ]

@@ -7,6 +7,7 @@ With ``check=True`` nothing is written and the returned list says what would cha
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,15 @@ class AccessPlan:
 def load_access(path: Path = ACCESS_FILE) -> dict[str, Any]:
     """The declared access configuration."""
     return yaml.safe_load(path.read_text())
+
+
+@functools.cache
+def role_id(name: str) -> str:
+    """The pinned UUID of the role called ``name`` ("DJ", "Staff", "Service") in the access file."""
+    for role in load_access()["roles"]:
+        if role["name"] == name:
+            return str(role["id"])
+    raise KeyError(f"no role named {name!r} in {ACCESS_FILE.name}")
 
 
 def _get_or_none(client: DirectusClient, path: str) -> dict[str, Any] | None:

@@ -17,12 +17,12 @@ from mutagen.id3 import ID3, TBPM, TCON, TIT2, TKEY, TPE1, TPUB, TXXX
 from mutagen.wave import WAVE
 
 from service.integrations.directus import DirectusClient, DirectusError
+from service.stack.access import role_id
 
 log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "demo@aidjsets.example.com"
 DEMO_PASSWORD = "demo-dj-2026"
-DEMO_ROLE = "b344c787-8d88-4adf-a5c8-b83ac47c0512"  # the DJ role pinned in access.yaml
 SAMPLE_RATE = 22_050
 SECONDS = 12.0
 
@@ -122,7 +122,7 @@ def seed_demo(service: DirectusClient, library: Path) -> dict[str, str]:
         {
             "email": DEMO_EMAIL,
             "password": DEMO_PASSWORD,
-            "role": DEMO_ROLE,
+            "role": role_id("DJ"),
             "status": "active",
             "first_name": "Demo",
             "display_name": "Demo DJ",

@@ -14,11 +14,11 @@ import redis
 
 from service.integrations.directus import DirectusClient
 from service.jobs.sweep import sweep
+from service.legal import publish_legal_documents
 from service.stack import directus, services
 from service.stack.demo import seed_demo
 from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.settings import REPO_ROOT, StackSettings
-from service.web.site.legal import publish_legal_documents
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.ai import ARC_NAMES, LocalProvider
-from service.ai.validation import BPM_RANGE, DURATION_MIN_RANGE, LIMITS
+from service.ai.validation import LIMITS
+from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 
 LOCAL = LocalProvider()
 
@@ -113,9 +114,9 @@ def test_any_text_gives_parameters_within_bounds(text: str) -> None:
 
     assert params.arc is None or params.arc in ARC_NAMES
     if params.duration_min is not None:
-        assert DURATION_MIN_RANGE[0] <= params.duration_min <= DURATION_MIN_RANGE[1]
+        assert SET_MINUTES_RANGE[0] <= params.duration_min <= SET_MINUTES_RANGE[1]
     for bpm in (params.bpm_min, params.bpm_max):
-        assert bpm is None or BPM_RANGE[0] <= bpm <= BPM_RANGE[1]
+        assert bpm is None or SET_BPM_RANGE[0] <= bpm <= SET_BPM_RANGE[1]
     if params.bpm_min is not None and params.bpm_max is not None:
         assert params.bpm_min <= params.bpm_max
     assert len(params.genres) <= LIMITS["brief_words"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from service.legal import publish_legal_documents
 from service.stack.settings import REPO_ROOT
-from service.web.site.legal import publish_legal_documents
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

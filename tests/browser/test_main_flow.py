@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from service import ledger
-from service.stack.demo import DEMO_ROLE, DEMO_TRACKS, write_demo_library
+from service.stack.access import role_id
+from service.stack.demo import DEMO_TRACKS, write_demo_library
 from service.web.site.legal import current_document
 from tests.browser.conftest import screenshot
 from tests.site.conftest import make_library
@@ -29,7 +30,7 @@ def _active_dj(stack, tokens: int = 3) -> tuple[str, str, str]:
     email, password = f"kb-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(12)
     user = stack.service.create_item(
         "directus_users",
-        {"email": email, "password": password, "role": DEMO_ROLE, "status": "active",
+        {"email": email, "password": password, "role": role_id("DJ"), "status": "active",
          "display_name": "Keys"},
     )  # fmt: skip
     ledger.grant(stack.service, user["id"], tokens, ledger.signup_reference(user["id"]))

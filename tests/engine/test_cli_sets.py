@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from service.cli.sets import parse_bpm_range, parse_budget, parse_duration
+from service.cli.sets import parse_bpm_range, parse_budget, parse_set_length
 from service.dj.costs import cost_matrix
 from service.dj.pools import load_pool
 from tests.engine.factories import random_pool, write_csv_pool
@@ -213,7 +213,7 @@ def test_a_brief_fills_in_what_the_options_leave_open(pool_file: Path) -> None:
     ],
 )
 def test_durations_are_read_in_every_usual_spelling(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
+    assert parse_set_length(text) == seconds
 
 
 def test_budgets_and_bpm_ranges_are_read_or_refused() -> None:
@@ -225,7 +225,7 @@ def test_budgets_and_bpm_ranges_are_read_or_refused() -> None:
         with pytest.raises(click.BadParameter):
             parse_bpm_range(bad)
     with pytest.raises(click.BadParameter):
-        parse_duration("soon")
+        parse_set_length("soon")
 
 
 def test_build_keeps_locked_pairs_and_the_tempo_limit(pool_file: Path) -> None:

@@ -14,7 +14,7 @@ import requests
 
 from service import ledger
 from service.integrations.directus import DirectusClient
-from service.jobs.signup import DJ_ROLE
+from service.stack.access import role_id
 from service.web.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.dj.audio import tag_id3, write_audio
 
@@ -67,7 +67,11 @@ def make_dj(directus: DirectusClient, grant: int | None = None) -> str:
     """A new DJ account; its sign-up grant is written here too (idempotent with the hook's job)."""
     user = directus.create_item(
         "directus_users",
-        {"email": f"dj-{secrets.token_hex(5)}@example.com", "role": DJ_ROLE, "status": "active"},
+        {
+            "email": f"dj-{secrets.token_hex(5)}@example.com",
+            "role": role_id("DJ"),
+            "status": "active",
+        },
     )
     amount = ledger.signup_grant_amount(directus) if grant is None else grant
     ledger.grant(directus, user["id"], amount, ledger.signup_reference(user["id"]))

@@ -146,10 +146,11 @@ def test_a_set_only_uses_its_owners_tracks(stack, service_processes) -> None:
 
 
 def test_a_new_dj_gets_the_sign_up_grant_once_through_the_hook(stack, service_processes) -> None:
-    from service.jobs.signup import DJ_ROLE
+    from service.stack.access import role_id
 
     user = stack.service.create_item(
-        "directus_users", {"email": "fresh-dj@example.com", "role": DJ_ROLE, "status": "active"}
+        "directus_users",
+        {"email": "fresh-dj@example.com", "role": role_id("DJ"), "status": "active"},
     )
     grant = ledger.signup_grant_amount(stack.service)
     wait_for(lambda: ledger.balance(stack.service, user["id"]) == grant, 20, "the sign-up grant")

@@ -268,15 +268,15 @@ def test_a_dj_whose_sign_up_event_was_lost_gets_the_grant_on_logging_in(
     stack, service_processes
 ) -> None:
     from service import ledger
-    from service.jobs.signup import DJ_ROLE
     from service.jobs.sweep import sweep_signup_grants
+    from service.stack.access import role_id
 
     service_processes.stop_workers()
     try:
         email, password = f"lost-{uuid.uuid4().hex[:8]}@example.com", "a-long-password-1"
         user = stack.service.create_item(
             "directus_users",
-            {"email": email, "password": password, "role": DJ_ROLE, "status": "active"},
+            {"email": email, "password": password, "role": role_id("DJ"), "status": "active"},
         )
         job_id = f"user-signup-grant-{user['id']}"
         wait_for(lambda: Job.exists(job_id, connection=stack.redis), 10, "the grant job")

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 
 from service import ledger
 from service.integrations.directus import DirectusClient
-from service.stack.demo import DEMO_ROLE
+from service.legal import publish_legal_documents
+from service.stack.access import role_id
 from service.web.app import create_app
-from service.web.site.legal import publish_legal_documents
 
 # The site's own Redis database: its sessions, rate-limit counters and enqueued jobs stay apart from
 # the workers other test modules may start on the stack's database.
@@ -106,7 +106,13 @@ def make_dj(stack: Any) -> Callable[..., DJ]:
         password = secrets.token_urlsafe(12)
         user = stack.service.create_item(
             "directus_users",
-            {"email": email, "password": password, "role": DEMO_ROLE, "status": "active", **fields},
+            {
+                "email": email,
+                "password": password,
+                "role": role_id("DJ"),
+                "status": "active",
+                **fields,
+            },
         )
         ledger.grant(stack.service, user["id"], tokens, ledger.signup_reference(user["id"]))
         return DJ(user["id"], email, password)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from service.web.site.legal import (
+from service.legal import (
     LEGAL_SEEDS,
     current_document,
     publish_legal_documents,

@@ -26,8 +26,16 @@ from service.dj.sequencing.objective import (
 )
 from service.dj.sequencing.selection import SelectionError, SelectionProblem, select_and_order
 from service.dj.tracks import Track
+from service.dj.values import MAX_BPM, MIN_BPM
 
-__all__ = ["PlannedSet", "SetError", "SetRequest", "plan_set"]
+__all__ = [
+    "SET_BPM_RANGE",
+    "SET_MINUTES_RANGE",
+    "PlannedSet",
+    "SetError",
+    "SetRequest",
+    "plan_set",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,10 @@ log = logging.getLogger(__name__)
 DEFAULT_TRACK_S = 360.0
 #: Seconds two tracks overlap in a mix: a 16-bar blend at 128 BPM takes 30 s, a 32-bar one 60 s.
 DEFAULT_OVERLAP_S = 45.0
+#: Set lengths a DJ may ask for, in minutes: a five-minute teaser to a twelve-hour marathon.
+SET_MINUTES_RANGE = (5, 720)
+#: Tempo bounds a DJ may ask for: the tempos real tracks carry (``values.MIN_BPM``…``MAX_BPM``).
+SET_BPM_RANGE = (MIN_BPM, MAX_BPM)
 
 
 class SetError(ValueError):

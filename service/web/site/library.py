@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from werkzeug.datastructures import FileStorage
 
 from service import ledger
+from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
 
@@ -28,9 +29,6 @@ PLAYLIST_FORMATS = {
     ".nml": "nml",
     ".csv": "csv",
 }
-AUDIO_SUFFIXES = frozenset(
-    {".mp3", ".flac", ".wav", ".aif", ".aiff", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus"}
-)
 PLAYLIST_FIELDS = ("id", "name", "status", "progress", "error", "entry_count", "matched_count",
                    "date_created", "finished_at")  # fmt: skip
 SET_LIST_FIELDS = ("id", "title", "status", "progress", "playlist.name", "date_created",
@@ -74,15 +72,23 @@ def dashboard() -> Any:
 @login_required
 def upload_form() -> Any:
     """The upload page: one playlist file plus its audio files."""
-    return render_template("library/upload.html", formats=sorted(PLAYLIST_FORMATS), error=None)
+    return _upload_page(None)
+
+
+def _upload_page(error: str | None) -> str:
+    """The upload form; its file pickers offer exactly the formats the ingest job reads."""
+    return render_template(
+        "library/upload.html",
+        formats=sorted(PLAYLIST_FORMATS),
+        audio_extensions=sorted(AUDIO_EXTENSIONS),
+        error=error,
+    )
 
 
 def _upload_error(message: str, status: int = 400) -> Any:
     if _is_xhr():
         return jsonify(error=message), status
-    return render_template(
-        "library/upload.html", formats=sorted(PLAYLIST_FORMATS), error=message
-    ), status
+    return _upload_page(message), status
 
 
 @bp.post("/playlists")
@@ -103,9 +109,9 @@ def upload() -> Any:
         )
     audio = [f for f in request.files.getlist("audio") if f and f.filename]
     skipped = [
-        f.filename for f in audio if PurePath(f.filename).suffix.lower() not in AUDIO_SUFFIXES
+        f.filename for f in audio if PurePath(f.filename).suffix.lower() not in AUDIO_EXTENSIONS
     ]
-    audio = [f for f in audio if PurePath(f.filename).suffix.lower() in AUDIO_SUFFIXES]
+    audio = [f for f in audio if PurePath(f.filename).suffix.lower() in AUDIO_EXTENSIONS]
     name = request.form.get("name", "").strip()[:120] or PurePath(source.filename).stem[:120]
 
     client = directus()

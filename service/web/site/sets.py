@@ -20,9 +20,10 @@ from service.ai.prompts import BRIEF_MAX_CHARS
 from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
 from service.dj.exports import export_set
 from service.dj.scorecard import score_order
+from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 from service.dj.tracks import Track
-from service.jobs.library import TRACK_ROW_FIELDS, track_from_item
 from service.jobs.queue import enqueue
+from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
 from service.web.site.library import require_owned_playlist
 
@@ -38,8 +39,6 @@ DOWNLOADS = {
     "csv": ("CSV", "csv", "text/csv"),
     "json": ("JSON", "json", "application/json"),
 }
-DURATION_RANGE_MIN = (5, 600)
-BPM_RANGE = (40.0, 250.0)
 
 
 # -- new set ------------------------------------------------------------------------------------------
@@ -76,6 +75,8 @@ def _new_set_page(playlist: Mapping[str, Any] | None, values: Mapping[str, str],
         playlist=playlist,
         tracks=_playlist_tracks(str(playlist["id"])) if playlist else [],
         arcs=ARC_NAMES,
+        minutes_range=SET_MINUTES_RANGE,
+        bpm_range=SET_BPM_RANGE,
         price=ledger.set_price(client),
         balance=ledger.balance(client, owner),
         values=values,
@@ -119,7 +120,7 @@ def read_set_form(form: Mapping[str, str], track_ids: set[str]) -> SetForm:
     brief = form.get("brief", "").strip()
     params: dict[str, Any] = {}
     try:
-        duration = _number(form.get("duration_min", ""), "Target length", *DURATION_RANGE_MIN)
+        duration = _number(form.get("duration_min", ""), "Target length", *SET_MINUTES_RANGE)
         if duration is not None:
             params["duration_min"] = round(duration)
         arc = form.get("arc", "journey").strip().lower()
@@ -134,8 +135,8 @@ def read_set_form(form: Mapping[str, str], track_ids: set[str]) -> SetForm:
                 params[end] = chosen
         if params.get("first") and params.get("first") == params.get("last"):
             raise ValueError("The first and the last track must differ.")
-        bpm_min = _number(form.get("bpm_min", ""), "Lowest BPM", *BPM_RANGE)
-        bpm_max = _number(form.get("bpm_max", ""), "Highest BPM", *BPM_RANGE)
+        bpm_min = _number(form.get("bpm_min", ""), "Lowest BPM", *SET_BPM_RANGE)
+        bpm_max = _number(form.get("bpm_max", ""), "Highest BPM", *SET_BPM_RANGE)
         if bpm_min is not None and bpm_max is not None and bpm_min > bpm_max:
             raise ValueError("The lowest BPM is above the highest.")
         if bpm_min is not None:

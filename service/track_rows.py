@@ -1,10 +1,11 @@
-"""Track rows in Directus ↔ :class:`Track` values, via the one field table (``FIELDS[*].directus``)."""
+"""Track rows in Directus ↔ :class:`Track` values, via the one field table (``FIELDS[*].directus``).
+
+Below both the jobs that write track rows and the site that reads them, so neither imports the other.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,17 +19,6 @@ DIRECTUS_FIELDS: dict[str, str] = {f.name: f.directus for f in FIELDS if f.direc
 # Values a track row carries besides the table's fields.
 TRACK_ROW_FIELDS = ("id", "owner", "file", "file_hash", "format", "bitrate", "sample_rate",
                     "sources", *DIRECTUS_FIELDS.values())  # fmt: skip
-
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def identity_text(text: str | None) -> str:
-    """Artist or title folded for comparison: case, accents and punctuation ignored."""
-    if not text:
-        return ""
-    plain = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).replace("&", " and ")
-    return _NOT_WORD.sub("", plain)
 
 
 def to_directus_value(name: str, value: Any) -> Any:
