@@ -1,4 +1,4 @@
-"""Bounded retries with exponential backoff for model calls (429 and 5xx only).
+"""Bounded retries with exponential backoff for model calls (429 and 5xx only), on tenacity.
 
 Model calls are idempotent (asking again costs tokens, changes nothing), so retrying is safe; it is
 bounded because a set job is waiting and the local provider is always there to fall back on.
@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from service.ai.errors import AIUnavailable
 
@@ -53,15 +55,27 @@ def call_with_retries(
 ) -> T:
     """Run ``call``, retrying on ``Retryable`` up to the policy's bound, then raise AIUnavailable."""
     attempts = policy.max_retries + 1
-    for attempt in range(attempts):
-        try:
-            return call()
-        except Retryable as exc:
-            if attempt == attempts - 1:
-                raise AIUnavailable(
-                    f"{exc} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})"
-                ) from exc
-            wait = policy.delay(attempt, exc.retry_after_s)
-            log.warning("%s: %s; retrying in %.2f s", provider, exc, wait)
-            sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=lambda state: policy.delay(
+            state.attempt_number - 1, getattr(_exception(state), "retry_after_s", None)
+        ),
+        retry=retry_if_exception_type(Retryable),
+        sleep=sleep,
+        before_sleep=lambda state: log.warning(
+            "%s: %s; retrying in %.2f s",
+            provider,
+            _exception(state),
+            state.next_action.sleep if state.next_action else 0.0,
+        ),
+        reraise=True,
+    )
+    try:
+        return retrying(call)
+    except Retryable as exc:
+        plural = "s" if attempts > 1 else ""
+        raise AIUnavailable(f"{exc} (gave up after {attempts} attempt{plural})") from exc
+
+
+def _exception(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None

@@ -89,10 +89,6 @@ def _key_index(key: Key | None) -> int:
     return -1 if key is None else key.pitch_class + (12 if key.minor else 0)
 
 
-def _key_from_index(index: int) -> Key:
-    return Key(index % 12, index >= 12)
-
-
 @functools.lru_cache(maxsize=1)
 def _relation_table() -> np.ndarray:
     """Relation cost from key index a to key index b (index = pitch class + 12 if minor)."""

@@ -48,6 +48,26 @@ def postgres_reachable(host: str, port: int) -> bool:
         return False
 
 
+#: Directus settings every environment shares: the local stack writes them into its config file and
+#: ``docker-compose.yml`` must carry the same values (a test compares the two).
+DIRECTUS_POLICY: dict[str, str] = {
+    "EXTENSIONS_AUTO_RELOAD": "false",
+    "EMAIL_TRANSPORT": "smtp",
+    # Activity and revisions keep copies of personal data: keep them no longer than the 30 days the
+    # privacy policy allows after deletion.
+    "RETENTION_ENABLED": "true",
+    "ACTIVITY_RETENTION": "30d",
+    "REVISIONS_RETENTION": "30d",
+    # Distinct prefixes, or the two limiters share Redis keys and sign-up gets 429 early.
+    "RATE_LIMITER_KEY_PREFIX": "aidj-rl",
+    "RATE_LIMITER_REGISTRATION_KEY_PREFIX": "aidj-rl-reg",
+    # Every sign-up reaches Directus from the service's one address, so Directus's own registration
+    # limit (5 a minute) would throttle the whole site; the site limits per visitor and per email.
+    "RATE_LIMITER_REGISTRATION_ENABLED": "false",
+    "WEBSOCKETS_ENABLED": "false",
+}
+
+
 @dataclass(frozen=True)
 class Database:
     """Where Directus keeps its data."""
@@ -134,8 +154,7 @@ class StackSettings:
             "STORAGE_LOCATIONS": "local",
             "STORAGE_LOCAL_ROOT": str(self.uploads_dir),
             "EXTENSIONS_PATH": str(EXTENSIONS_DIR),
-            "EXTENSIONS_AUTO_RELOAD": "false",
-            "EMAIL_TRANSPORT": "smtp",
+            **DIRECTUS_POLICY,
             "EMAIL_FROM": "no-reply@aidjsets.example.com",
             "EMAIL_SMTP_HOST": self.smtp_host,
             "EMAIL_SMTP_PORT": str(self.smtp_port),
@@ -143,20 +162,8 @@ class StackSettings:
             "EMAIL_VERIFY_SETUP": "false",
             "USER_REGISTER_URL_ALLOW_LIST": f"{self.site_url}/verify-email",
             "PASSWORD_RESET_URL_ALLOW_LIST": f"{self.site_url}/reset-password",
-            # Activity and revisions keep copies of personal data: keep them no longer than the
-            # 30 days the privacy policy allows after deletion.
-            "RETENTION_ENABLED": "true",
-            "ACTIVITY_RETENTION": "30d",
-            "REVISIONS_RETENTION": "30d",
-            "RATE_LIMITER_KEY_PREFIX": "aidj-rl",
-            # Every sign-up reaches Directus from the service's one address, so Directus's own
-            # registration limit (5 a minute) would throttle the whole site; the site limits per
-            # visitor and per email instead.
-            "RATE_LIMITER_REGISTRATION_ENABLED": "false",
-            "RATE_LIMITER_REGISTRATION_KEY_PREFIX": "aidj-rl-reg",
             "SERVICE_URL": self.site_url,
             "HOOK_SECRET": self.hook_secret,
-            "WEBSOCKETS_ENABLED": "false",
         }
         env.update(self.extra_env)
         return env

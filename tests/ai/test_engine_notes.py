@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 
-import pytest
 from click.testing import CliRunner
+
+from service.cli import main
 
 from .conftest import gemini_config, litellm_config
 from .fake_servers import (
@@ -18,10 +19,6 @@ from .fake_servers import (
     cooperative_reply,
     notes_for_prompt,
 )
-
-pytest.importorskip("service.cli.sets")
-
-from service.cli import main  # only once the engine's command exists
 
 POOL = FIXTURES / "pool.csv"
 

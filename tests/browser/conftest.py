@@ -6,6 +6,7 @@ user-data directory. Screenshots go to ``test-artifacts/browser/`` (not committe
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +40,10 @@ def site_url(stack: Any, service_processes: Any) -> str:
 def browser_context() -> Iterator[Any]:
     """One headless Chromium with a fresh user-data directory for the module."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI installs it through scripts/ensure-system-packages")
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="aidj-chromium-")

@@ -4,19 +4,20 @@ notes, every download, delete."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from rq import Queue
+from rq import Queue, SimpleWorker
 
 from service.dj.scorecard import score_order
 from service.jobs.queue import job_id
-from service.web.site.filters import badge
+from service.web.site.filters import badge, explain
 from tests.engine.factories import track
-from tests.site.conftest import TRACKS, csrf, make_done_set, make_library
+from tests.site.conftest import TRACKS, csrf, make_done_set, make_library, site_config
 
 pytestmark = pytest.mark.stack
 
@@ -85,7 +86,7 @@ def test_creating_a_set_records_intent_and_enqueues_one_job(
     ("fields", "message"),
     [
         ({"bpm_min": "130", "bpm_max": "120"}, "lowest BPM is above the highest"),
-        ({"duration_min": "2"}, "Target length must be between 5 and 600"),
+        ({"duration_min": "2"}, "Target length must be between 5 and 720"),
         ({"arc": "sideways"}, "Choose one of the energy arcs"),
         ({"first": "same", "last": "same"}, "must differ"),
         ({"first": "00000000-0000-0000-0000-000000000000"}, "must be one of this playlist"),
@@ -151,6 +152,33 @@ def test_a_finished_set_shows_order_badges_tips_chart_and_notes(stack, dj_client
     assert "build (4 → 8)" in html
     for fmt in ("rekordbox", "nml", "m3u8", "csv", "json"):
         assert f'href="/sets/{set_id}/download/{fmt}"' in html
+
+
+def test_a_set_the_generate_job_wrote_renders_its_own_badges_and_notes(
+    stack, site_redis, dj_client, library, monkeypatch
+) -> None:
+    _, browser = dj_client
+    response = browser.post(
+        "/sets",
+        data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build"},
+    )
+    set_id = response.headers["Location"].rsplit("/", 1)[1]
+    # The real job, in this process, against the same Directus and the site's Redis.
+    for name, value in site_config(stack).items():
+        monkeypatch.setenv(name, str(value))
+    SimpleWorker([Queue("default", connection=site_redis)], connection=site_redis).work(burst=True)
+
+    assert stack.service.get_item("sets", set_id)["status"] == "done"
+    rows = stack.service.list_items(
+        "set_tracks", filter={"set": {"_eq": set_id}}, sort=["position"], limit=-1
+    )
+    page = browser.get(f"/sets/{set_id}").text
+    transitions = [row["transition"] for row in rows[1:]]
+    assert page.count('class="badge badge-') == len(transitions) == len(TRACKS) - 1
+    for transition in transitions:
+        assert f"badge badge-{badge(transition)[0]}" in page
+        assert html.escape(explain(transition)) in page
+        assert html.escape(transition["note"]) in page
 
 
 def _engine_transition(key_a: str, bpm_a: float, key_b: str, bpm_b: float) -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""Configuration is written once: production (compose) and the local stack agree, and every setting
+the service reads is documented in ``.env.example``."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from service.config import DEFAULTS, ENV_ALIASES
+from service.stack.settings import DIRECTUS_POLICY, REPO_ROOT, load_settings
+
+
+def _compose() -> dict:
+    return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_directus_with_the_settings_every_environment_shares() -> None:
+    environment = {k: str(v) for k, v in _compose()["services"]["directus"]["environment"].items()}
+
+    assert {k: environment.get(k) for k in DIRECTUS_POLICY} == DIRECTUS_POLICY
+
+
+def test_the_local_stack_runs_directus_with_the_same_settings(tmp_path) -> None:
+    env = load_settings("test", environ={"AIDJ_VAR_DIR": str(tmp_path)}).directus_env()
+
+    assert {k: env.get(k) for k in DIRECTUS_POLICY} == DIRECTUS_POLICY
+
+
+def _documented() -> set[str]:
+    text = (REPO_ROOT / ".env.example").read_text()
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+
+
+def test_every_service_setting_is_documented_in_env_example() -> None:
+    names = {name for name in DEFAULTS if name not in ENV_ALIASES.values()} | set(ENV_ALIASES)
+
+    assert sorted(names - _documented()) == []
+
+
+def test_every_ai_setting_is_documented_in_env_example() -> None:
+    source = (REPO_ROOT / "service" / "ai" / "providers.py").read_text()
+    names = set(re.findall(r'\b(?:text|number)\("([A-Z][A-Z0-9_]+)"', source))
+
+    assert "GEMINI_MODEL" in names
+    assert sorted(names - _documented()) == []
