@@ -16,6 +16,12 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": "http://127.0.0.1:5000",
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": 1025,
+    # Outgoing mail (service/integrations/mail): receipts now, privacy and marketing mail later.
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_SECURITY": "none",  # none, starttls or tls
+    "SMTP_TIMEOUT_S": 10.0,
+    "EMAIL_FROM": "AIDJSets <no-reply@aidjsets.example.com>",
     "AI_PROVIDER": "local",
     "HTTP_TIMEOUT_S": 10.0,
     # The site: sessions, rate limits (attempts per window, per address and per email), uploads.
