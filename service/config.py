@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_SECURITY": "none",  # none, starttls or tls
     "SMTP_TIMEOUT_S": 10.0,
     "EMAIL_FROM": "AIDJSets <no-reply@aidjsets.example.com>",
+    "MAIL_CATCHER_DIR": None,  # dev only: where `make run`'s mail catcher keeps mail (/dev/mail)
     "AI_PROVIDER": "local",
     "HTTP_TIMEOUT_S": 10.0,
     # The site: sessions, rate limits (attempts per window, per address and per email), uploads.
@@ -29,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_LOGIN": 10,
     "RATE_LIMIT_SIGNUP": 5,
     "RATE_LIMIT_RESET": 5,
+    "RATE_LIMIT_RESEND": 5,
     "RATE_LIMIT_WINDOW_S": 900,
+    "RATE_LIMIT_ADDRESS_FACTOR": 5,  # an address may be shared: it gets this many times the limit
     "MAX_UPLOAD_BYTES": 2 * 1024**3,
     "TRUSTED_PROXY_HOPS": 0,
     # Event bridge and pipelines (service/web/hooks.py, service/jobs/).

@@ -1,7 +1,8 @@
 """One HTTP base for every outside API: timeouts, TLS verification, safe retries, one error type.
 
-Retries are limited to idempotent methods (a POST may have been applied before the connection broke)
-and to answers that mean "try again": 429, 502, 503, 504 and connection failures. A ``Retry-After``
+Retries are limited to answers that mean "try again" (429, 502, 503, 504 and connection failures), and
+to idempotent methods, because a POST may have been applied before the connection broke; a 429 is the
+exception: it refused the request before handling it, so any method is sent again. A ``Retry-After``
 header is honoured, up to a cap, so a busy server sets the pace.
 """
 
@@ -167,12 +168,16 @@ class HttpClient:
                 raise self._error_for(response)
             return response
 
-        if not may_retry:
-            return send()
+        def worth_another_try(exc: BaseException) -> bool:
+            if not isinstance(exc, self.errors.unavailable):
+                return False
+            # A 429 refused the request before it was handled, so even a POST can be sent again.
+            return may_retry or getattr(exc, "status", None) == 429
+
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, self.errors.unavailable)),
+            retry=retry_if_exception(worth_another_try),
             reraise=True,
             before_sleep=lambda state: log.warning(
                 "%s %s %s failed (%s); retrying",

@@ -8,7 +8,7 @@ keeps a waiting or running job from being doubled). A job shown as running whose
 expired (the run stopped extending it) on a worker that stopped heartbeating is abandoned and
 replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
 (with the pipeline's undo, e.g. a refund) rather than retried forever. DJs active in the last hour
-without a sign-up grant (their ``users.create`` event was lost) get the grant job.
+without a sign-up grant (the job their log-in started was lost) get the grant job.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def sweep_signup_grants(
     active_within_s: float = GRANT_ACTIVE_WITHIN_S,
     now: datetime | None = None,
 ) -> list[str]:
-    """Enqueue the sign-up grant for DJs active lately who have none (their users.create was lost).
+    """Enqueue the sign-up grant for verified DJs active lately who have none (their job was lost).
 
     Only recently active accounts are checked, which keeps the pass small; a DJ whose event was lost
     gets the grant within a minute of logging in.
@@ -195,7 +195,11 @@ def sweep_signup_grants(
         str(user["id"])
         for user in directus.iter_items(
             "directus_users",
-            filter={"role": {"_eq": role_id("DJ")}, "last_access": {"_gte": since}},
+            filter={
+                "role": {"_eq": role_id("DJ")},
+                "last_access": {"_gte": since},
+                "email_verified_at": {"_nnull": True},
+            },
             fields=["id"],
         )
     ]

@@ -26,7 +26,7 @@ from service.stack.settings import ACCESS_FILE
 
 log = logging.getLogger(__name__)
 
-POLICY_FIELDS = ("name", "icon", "description", "admin_access", "app_access")
+POLICY_FIELDS = ("name", "icon", "description", "admin_access", "app_access", "enforce_tfa")
 ROLE_FIELDS = ("name", "icon", "description")
 USER_FIELDS = ("email", "first_name", "role")
 

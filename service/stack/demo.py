@@ -10,6 +10,7 @@ import logging
 import math
 import wave
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,7 @@ def seed_demo(service: DirectusClient, library: Path) -> dict[str, str]:
             "password": DEMO_PASSWORD,
             "role": role_id("DJ"),
             "status": "active",
+            "email_verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "first_name": "Demo",
             "display_name": "Demo DJ",
             "age_confirmed": True,

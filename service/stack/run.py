@@ -1,4 +1,4 @@
-"""``make run``: the whole stack on one machine, stopped together on Ctrl-C or ``aidj stop``."""
+"""``make run``: the whole stack on one machine, kept running until Ctrl-C or ``aidj stop``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -17,8 +19,9 @@ from service.jobs.sweep import sweep
 from service.legal import publish_legal_documents
 from service.stack import directus, services
 from service.stack.demo import seed_demo
-from service.stack.processes import console_script, spawn, stop_process, wait_for_http
-from service.stack.settings import REPO_ROOT, StackSettings
+from service.stack.processes import console_script, spawn, wait_for_http
+from service.stack.settings import GUNICORN_CONFIG, REPO_ROOT, StackSettings
+from service.stack.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -66,81 +69,100 @@ def replay_outbox(service: DirectusClient, redis_url: str) -> None:
         log.info("replayed %d queued item(s) from the outbox", len(report.enqueued))
 
 
-def run_stack(
-    settings: StackSettings, *, seed: bool = True, block: bool = True
-) -> list[subprocess.Popen[bytes]]:
-    """Start Redis (if none answers), Directus, the web service and a worker; seed the demo."""
+def _mail_catcher_available() -> bool:
+    try:
+        import aiosmtpd  # noqa: F401  (a development dependency)
+    except ImportError:
+        return False
+    return True
+
+
+def run_stack(settings: StackSettings, *, seed: bool = True, block: bool = True) -> Supervisor:
+    """Start Redis (if none answers), a mail catcher, Directus, the web service, a worker and the
+    sweep's cron; seed the demo; keep them running until Ctrl-C or ``aidj stop``."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor()
+    env = settings.service_env()
 
-    def shutdown(*_: object) -> None:
-        for process in reversed(processes):
-            stop_process(process)
-        pid_file(settings).unlink(missing_ok=True)
+    def service_process(name: str, command: list[str]) -> Callable[[], subprocess.Popen[bytes]]:
+        return lambda: spawn(command, settings.var_dir / f"{name}.log", env=env, cwd=REPO_ROOT)
 
+    def write_pid_file() -> None:
+        pid_file(settings).write_text(
+            "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in supervisor.processes)))
+        )
+
+    mail_dir = settings.var_dir / "mail"
     try:
         directus.install()
         redis_process = services.start_redis(settings.redis_url, settings.var_dir / "redis")
         if redis_process:
-            processes.append(redis_process)
+            supervisor.adopt(
+                "redis",
+                redis_process,
+                lambda: (
+                    services.start_redis(settings.redis_url, settings.var_dir / "redis")
+                    or redis_process
+                ),
+            )
+        if _mail_catcher_available():
+            supervisor.add(
+                "mail catcher",
+                service_process(
+                    "mail",
+                    [sys.executable, "-m", "service.stack.mailcatcher",
+                     "--port", str(settings.smtp_port), "--dir", str(mail_dir)],
+                ),
+            )  # fmt: skip
+        else:
+            log.warning("aiosmtpd is not installed: mail the stack sends is not caught")
         if settings.database.client == "pg":
             services.create_database(settings.database)
-        processes.append(directus.provision(settings))
+        supervisor.adopt("directus", directus.provision(settings), lambda: directus.start(settings))
         service = DirectusClient(settings.directus_url, settings.service_token)
         publish_legal_documents(service)  # the privacy policy and terms the sign-up page links to
         demo = seed_demo(service, settings.var_dir / "demo-library") if seed else None
 
-        env = settings.service_env()
-        web_log = settings.var_dir / "web.log"
-        web = spawn(
-            [console_script("gunicorn"), "--bind", f"127.0.0.1:{settings.web_port}", "--workers", "2",
-             "--worker-class", "gthread", "--threads", "4", "--timeout", "300",
-             "--access-logfile", "-", "service.web.app:create_app()"],
-            web_log,
-            env=env,
-            cwd=REPO_ROOT,
+        supervisor.add(
+            "web",
+            service_process(
+                "web",
+                [console_script("gunicorn"), "--config", GUNICORN_CONFIG,
+                 "--bind", f"127.0.0.1:{settings.web_port}", "service.web.app:create_app()"],
+            ),
         )  # fmt: skip
-        processes.append(web)
-        worker_log = settings.var_dir / "worker.log"
-        processes.append(
-            spawn(
-                [
-                    console_script("rq"),
-                    "worker",
-                    "--with-scheduler",
-                    "--url",
-                    settings.redis_url,
-                    *QUEUES,
-                ],
-                worker_log,
-                env=env,
-                cwd=REPO_ROOT,
-            )
-        )
+        supervisor.add(
+            "worker",
+            service_process(
+                "worker",
+                [console_script("rq"), "worker", "--with-scheduler", "--url", settings.redis_url,
+                 *QUEUES],
+            ),
+        )  # fmt: skip
         # The sweep re-enqueues items stuck in queued/running (lost events, dead workers).
-        processes.append(
-            spawn(
+        supervisor.add(
+            "cron",
+            service_process(
+                "cron",
                 [console_script("rq"), "cron", "--url", settings.redis_url, "service/jobs/cron.py"],
-                settings.var_dir / "cron.log",
-                env=env,
-                cwd=REPO_ROOT,
-            )
+            ),
         )
-        wait_for_http(f"{settings.site_url}/healthz", web, web_log)
+        web = next(c.process for c in supervisor.children if c.name == "web")
+        wait_for_http(f"{settings.site_url}/healthz", web, settings.var_dir / "web.log")
         # Events Directus fired before the service was up (the demo playlist) are lost: replay the
         # outbox now instead of waiting for the sweep's first pass.
         replay_outbox(service, settings.redis_url)
-        pid_file(settings).write_text(
-            "\n".join(str(pid) for pid in (os.getpid(), *(p.pid for p in processes)))
-        )
+        write_pid_file()
     except BaseException:
-        shutdown()
+        supervisor.stop_all()
+        pid_file(settings).unlink(missing_ok=True)
         raise
 
     lines = [
         "",
         "AIDJSets is running.",
         f"  Site and API      {settings.site_url}   (ready: {settings.site_url}/readyz)",
+        f"  Mail (caught)     {settings.site_url}/dev/mail   (files: {mail_dir})",
         f"  Directus Studio   {settings.directus_url}/admin",
         f"  Admin             {settings.admin_email} / {settings.admin_password}",
     ]
@@ -155,15 +177,16 @@ def run_stack(
     print("\n".join(lines), flush=True)
 
     if not block:
-        return processes
+        return supervisor
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        while all(p.poll() is None for p in processes):
+        while True:
             time.sleep(1)
-        dead = next(p for p in processes if p.poll() is not None)
-        log.error("a process of the stack exited (%s); stopping the rest", dead.args[0])
+            if supervisor.check():
+                write_pid_file()
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
     finally:
-        shutdown()
-    return processes
+        supervisor.stop_all()
+        pid_file(settings).unlink(missing_ok=True)
+    return supervisor

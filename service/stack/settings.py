@@ -21,6 +21,8 @@ SCHEMA_DIR = DIRECTUS_DIR / "schema"
 SNAPSHOT_FILE = SCHEMA_DIR / "snapshot.yaml"
 ACCESS_FILE = SCHEMA_DIR / "access.yaml"
 EXTENSIONS_DIR = REPO_ROOT / "extensions"
+#: gunicorn's settings for the site, as a module path (``gunicorn --config``).
+GUNICORN_CONFIG = "python:service.web.gunicorn_conf"
 
 # Secrets a production stack must be given; dev and test generate their own.
 REQUIRED_SECRETS = (
@@ -58,14 +60,23 @@ DIRECTUS_POLICY: dict[str, str] = {
     "RETENTION_ENABLED": "true",
     "ACTIVITY_RETENTION": "30d",
     "REVISIONS_RETENTION": "30d",
-    # Distinct prefixes, or the two limiters share Redis keys and sign-up gets 429 early.
+    # Directus's own limit per address: generous, because the service's jobs and site share one
+    # address; the public is limited more tightly by the proxy in front (deploy/nginx.conf).
+    "RATE_LIMITER_ENABLED": "true",
+    "RATE_LIMITER_POINTS": "200",
+    "RATE_LIMITER_DURATION": "1",
+    # Distinct prefixes, or the two limiters share Redis keys.
     "RATE_LIMITER_KEY_PREFIX": "aidj-rl",
     "RATE_LIMITER_REGISTRATION_KEY_PREFIX": "aidj-rl-reg",
-    # Every sign-up reaches Directus from the service's one address, so Directus's own registration
-    # limit (5 a minute) would throttle the whole site; the site limits per visitor and per email.
-    "RATE_LIMITER_REGISTRATION_ENABLED": "false",
     "WEBSOCKETS_ENABLED": "false",
 }
+
+
+def guarded_roles() -> str:
+    """The roles whose accounts log in only through the service (extension aidj-guard)."""
+    from service.stack.access import role_id  # the access module reads this one's paths
+
+    return role_id("DJ")
 
 
 @dataclass(frozen=True)
@@ -160,10 +171,11 @@ class StackSettings:
             "EMAIL_SMTP_PORT": str(self.smtp_port),
             "EMAIL_SMTP_IGNORE_TLS": "true",
             "EMAIL_VERIFY_SETUP": "false",
-            "USER_REGISTER_URL_ALLOW_LIST": f"{self.site_url}/verify-email",
             "PASSWORD_RESET_URL_ALLOW_LIST": f"{self.site_url}/reset-password",
             "SERVICE_URL": self.site_url,
             "HOOK_SECRET": self.hook_secret,
+            "AIDJ_GUARDED_ROLES": guarded_roles(),
+            "RATE_LIMITER_STORE": "memory",  # one Directus per local stack
         }
         env.update(self.extra_env)
         return env
@@ -180,6 +192,7 @@ class StackSettings:
             "SITE_URL": self.site_url,
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port),
+            "MAIL_CATCHER_DIR": str(self.var_dir / "mail") if self.env == "dev" else "",
         }
 
 

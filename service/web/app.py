@@ -41,9 +41,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
 
     from service.web import health, hooks
+    from service.web.dev import init_dev
     from service.web.site import init_site
 
     app.register_blueprint(health.bp)
     app.register_blueprint(hooks.bp)
     init_site(app)
+    init_dev(app)
     return app

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -197,26 +198,41 @@ def client_address() -> str:
 def rate_limited(action: str, subject: str, limit: int, window_s: int) -> int | None:
     """Count one attempt at ``action`` by ``subject``; seconds to wait when over ``limit``, else None.
 
-    A fixed window per (action, subject) in Redis; subjects are hashed so no email or address is
-    stored in clear.
+    A sliding window: the times of the attempts in the last ``window_s`` seconds are kept in a
+    Redis sorted set, so at most ``limit`` attempts pass in any window (a fixed window lets twice
+    the limit through across its edge). A refused attempt is not counted, so the wait ends when the
+    oldest counted attempt leaves the window. Subjects are hashed: no email or address in clear.
     """
     digest = hashlib.sha256(f"{action}\0{subject}".encode()).hexdigest()[:32]
-    window = int(time.time() // window_s)
-    key = f"{RATE_PREFIX}{action}:{digest}:{window}"
-    connection = _redis()
-    pipe = connection.pipeline()
-    pipe.incr(key)
+    key = f"{RATE_PREFIX}{action}:{digest}"
+    now = time.time()
+    member = f"{now:.6f}:{secrets.token_hex(4)}"
+    pipe = _redis().pipeline(transaction=True)
+    pipe.zremrangebyscore(key, "-inf", now - window_s)
+    pipe.zadd(key, {member: now})
+    pipe.zcard(key)
+    pipe.zrange(key, 0, 0, withscores=True)
     pipe.expire(key, window_s + 1)
-    count = int(pipe.execute()[0])
-    if count > limit:
-        return max(1, (window + 1) * window_s - int(time.time()))
-    return None
+    _, _, count, oldest, _ = pipe.execute()
+    if count <= limit:
+        return None
+    _redis().zrem(key, member)
+    first = float(oldest[0][1]) if oldest else now
+    return max(1, math.ceil(first + window_s - now))
 
 
-def check_rate_limits(action: str, subjects: list[str]) -> int | None:
-    """Count the attempt against each subject (address, email…); seconds to wait if any is over."""
+def check_rate_limits(action: str, address: str, account: str | None = None) -> int | None:
+    """Count the attempt against the caller's address and the account it names, if any.
+
+    The account's limit is ``RATE_LIMIT_<ACTION>``; an address may hide a household, an office or a
+    venue's Wi-Fi, so it gets ``RATE_LIMIT_ADDRESS_FACTOR`` times as many. Seconds to wait if any is
+    over, else None.
+    """
     limit = int(current_app.config[f"RATE_LIMIT_{action.upper()}"])
     window_s = int(current_app.config["RATE_LIMIT_WINDOW_S"])
-    waits = [rate_limited(action, subject, limit, window_s) for subject in subjects if subject]
+    factor = int(current_app.config["RATE_LIMIT_ADDRESS_FACTOR"])
+    waits = [rate_limited(action, f"ip:{address}", limit * factor, window_s)]
+    if account:
+        waits.append(rate_limited(action, f"account:{account}", limit, window_s))
     over = [w for w in waits if w]
     return max(over) if over else None

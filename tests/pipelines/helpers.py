@@ -71,6 +71,7 @@ def make_dj(directus: DirectusClient, grant: int | None = None) -> str:
             "email": f"dj-{secrets.token_hex(5)}@example.com",
             "role": role_id("DJ"),
             "status": "active",
+            "email_verified_at": "2026-01-01T00:00:00Z",
         },
     )
     amount = ledger.signup_grant_amount(directus) if grant is None else grant

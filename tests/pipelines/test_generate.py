@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
 
 import pytest
@@ -145,13 +146,23 @@ def test_a_set_only_uses_its_owners_tracks(stack, service_processes) -> None:
     assert ledger.balance(stack.service, owner) == ledger.signup_grant_amount(stack.service)
 
 
-def test_a_new_dj_gets_the_sign_up_grant_once_through_the_hook(stack, service_processes) -> None:
+def test_the_sign_up_grant_goes_to_a_verified_dj_once(stack, service_processes) -> None:
+    from service.jobs.queue import enqueue
     from service.stack.access import role_id
 
     user = stack.service.create_item(
         "directus_users",
-        {"email": "fresh-dj@example.com", "role": role_id("DJ"), "status": "active"},
+        {"email": f"fresh-{secrets.token_hex(4)}@example.com", "role": role_id("DJ"),
+         "status": "active"},
+    )  # fmt: skip
+    enqueue("signup_grant", user["id"], connection=stack.redis)
+    wait_for_job_to_settle(stack.redis, f"user-signup-grant-{user['id']}")
+    assert ledger.balance(stack.service, user["id"]) == 0  # not verified: nothing
+
+    stack.service.update_item(
+        "directus_users", user["id"], {"email_verified_at": "2026-11-29T00:00:00Z"}
     )
+    enqueue("signup_grant", user["id"], connection=stack.redis)
     grant = ledger.signup_grant_amount(stack.service)
     wait_for(lambda: ledger.balance(stack.service, user["id"]) == grant, 20, "the sign-up grant")
     # The demo seed writes the same reference: a second grant is impossible.

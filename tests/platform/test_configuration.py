@@ -8,7 +8,7 @@ import re
 import yaml
 
 from service.config import DEFAULTS, ENV_ALIASES
-from service.stack.settings import DIRECTUS_POLICY, REPO_ROOT, load_settings
+from service.stack.settings import DIRECTUS_POLICY, REPO_ROOT, guarded_roles, load_settings
 
 
 def _compose() -> dict:
@@ -44,3 +44,9 @@ def test_every_ai_setting_is_documented_in_env_example() -> None:
 
     assert "GEMINI_MODEL" in names
     assert sorted(names - _documented()) == []
+
+
+def test_compose_guards_the_dj_role_of_the_access_file() -> None:
+    environment = _compose()["services"]["directus"]["environment"]
+
+    assert environment["AIDJ_GUARDED_ROLES"] == guarded_roles()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from service.integrations.directus import DirectusAuthError, DirectusForbidden
 from service.stack import directus
 from service.stack.access import apply_access, load_access
 from service.stack.settings import SNAPSHOT_FILE
@@ -78,13 +79,32 @@ def test_a_snapshot_of_the_applied_schema_matches_the_committed_one(stack, tmp_p
     assert yaml.safe_load(fresh.read_text()) == yaml.safe_load(SNAPSHOT_FILE.read_text())
 
 
-def test_settings_open_registration_into_the_dj_role_with_email_verification(stack) -> None:
+def test_directus_is_no_front_door_for_the_public(stack) -> None:
     settings = stack.admin.call("GET", "/settings")
-    dj_role = next(r for r in load_access()["roles"] if r["name"] == "DJ")
-    assert settings["public_registration"] is True
-    assert settings["public_registration_role"] == dj_role["id"]
-    assert settings["public_registration_verify_email"] is True
+    assert settings["public_registration"] is False  # only the service creates DJ accounts
+    assert settings["auth_login_attempts"] is None  # no lockout anyone could trigger
     assert settings["project_name"] == "AIDJSets"
+    # The public policy grants nothing, on any collection.
+    public = stack.admin.call(
+        "GET", "/policies", params={"filter[name][_eq]": "$t:public_label", "fields": "id"}
+    )
+    for policy in public:
+        assert (
+            stack.admin.call("GET", "/permissions", params={"filter[policy][_eq]": policy["id"]})
+            == []
+        )
+    anonymous = stack.admin.with_token(None)
+    for path in ("/folders", "/users", "/items/playlists", "/files", "/roles", "/settings"):
+        with pytest.raises((DirectusForbidden, DirectusAuthError)):  # never a 500
+            anonymous.call("GET", path, authenticated=False)
+    # Directus's own rate limit per address is on.
+    info = stack.admin.call("GET", "/server/info")
+    assert info["rateLimit"] == {"points": 200, "duration": 1}
+
+
+def test_staff_need_two_factor_authentication_in_the_studio(stack) -> None:
+    staff = next(p for p in load_access()["policies"] if p["name"] == "Staff")
+    assert stack.admin.call("GET", f"/policies/{staff['id']}")["enforce_tfa"] is True
 
 
 def test_every_track_field_in_the_field_table_has_its_directus_column() -> None:

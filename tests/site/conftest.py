@@ -13,8 +13,10 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import Queue, SimpleWorker
 
 from service import ledger
+from service.config import DEFAULTS
 from service.integrations.directus import DirectusClient
 from service.legal import publish_legal_documents
 from service.stack.access import role_id
@@ -45,6 +47,7 @@ def site_config(stack: Any, **overrides: Any) -> dict[str, Any]:
         "RATE_LIMIT_LOGIN": 1000,
         "RATE_LIMIT_SIGNUP": 1000,
         "RATE_LIMIT_RESET": 1000,
+        "RATE_LIMIT_RESEND": 1000,
         **overrides,
     }
 
@@ -64,6 +67,30 @@ def site_app(stack: Any) -> Iterator[Flask]:
 def site_redis(site_app: Flask) -> redis.Redis:
     """The Redis database the site writes sessions, limits and jobs to."""
     return site_app.extensions["redis"]
+
+
+def worker_environment(app: Flask) -> dict[str, str]:
+    """The environment a worker for ``app`` runs with: the same Directus, Redis and secrets."""
+    environment = {name: str(app.config[name]) for name in DEFAULTS if app.config.get(name)}
+    environment["FLASK_SECRET_KEY"] = str(app.config["SECRET_KEY"])
+    return environment
+
+
+@pytest.fixture
+def run_jobs(
+    site_app: Flask, site_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """Run every job the site enqueued, here and now, as a real RQ worker would (burst mode)."""
+
+    def run() -> None:
+        # Jobs read their configuration from the environment, as in a worker process.
+        for name, value in worker_environment(site_app).items():
+            monkeypatch.setenv(name, value)
+        SimpleWorker([Queue("default", connection=site_redis)], connection=site_redis).work(
+            burst=True
+        )
+
+    return run
 
 
 def new_client(app: Flask) -> FlaskClient:
@@ -111,6 +138,7 @@ def make_dj(stack: Any) -> Callable[..., DJ]:
                 "password": password,
                 "role": role_id("DJ"),
                 "status": "active",
+                "email_verified_at": "2026-01-01T00:00:00Z",
                 **fields,
             },
         )

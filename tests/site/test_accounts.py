@@ -8,9 +8,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from service.integrations.directus import DirectusError
+from service import ledger
+from service.integrations.directus import DirectusAuthError, DirectusError
+from service.legal import current_document
+from service.stack.access import role_id
 from service.web import security
-from service.web.site.legal import current_document
 from tests.site.conftest import csrf, log_in, new_client, site_config
 
 pytestmark = pytest.mark.stack
@@ -40,7 +42,15 @@ def _signup(client, **fields):
     return form, client.post("/signup", data=form)
 
 
-def test_a_new_dj_signs_up_verifies_and_logs_in_with_consents_recorded(stack, client) -> None:
+def _log_in(client, email: str, password: str):
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf(client)}
+    )
+
+
+def test_a_new_dj_signs_up_verifies_and_logs_in_with_consents_recorded(
+    stack, client, run_jobs
+) -> None:
     form, response = _signup(client, marketing="yes", age_confirmed="", date_of_birth="2001-04-30")
     assert response.status_code == 200
     assert "Check your email" in response.text
@@ -48,9 +58,10 @@ def test_a_new_dj_signs_up_verifies_and_logs_in_with_consents_recorded(stack, cl
     user = stack.service.list_items(
         "directus_users",
         filter={"email": {"_eq": form["email"]}},
-        fields=["id", "status", "display_name", "age_confirmed", "marketing_opt_in"],
-    )[0]
-    assert user["status"] == "unverified"
+        fields=["id", "status", "display_name", "age_confirmed", "marketing_opt_in", "role",
+                "email_verified_at"],
+    )[0]  # fmt: skip
+    assert user["email_verified_at"] is None and user["role"] == role_id("DJ")
     assert user["display_name"] == "Nova" and user["age_confirmed"] and user["marketing_opt_in"]
     consents = stack.service.list_items(
         "consent_records", filter={"user": {"_eq": user["id"]}}, fields=["*"], sort=["id"]
@@ -67,25 +78,139 @@ def test_a_new_dj_signs_up_verifies_and_logs_in_with_consents_recorded(stack, cl
     assert by_purpose["marketing_email"]["legal_basis"] == "consent"
     assert all(c["granted"] and c["source"] == "signup" and c["date_created"] for c in consents)
 
-    # Not verified yet: log-in fails with the generic message.
-    early = client.post(
-        "/login",
-        data={"email": form["email"], "password": form["password"], "csrf_token": csrf(client)},
-    )
-    assert early.status_code == 401
+    # Not verified yet: the right password gets a plain "verify first" and a way to a new link.
+    early = _log_in(client, form["email"], form["password"])
+    assert early.status_code == 403
+    assert "Verify your email address first" in early.text
+    assert 'action="/verify-email/resend"' in early.text
+    assert client.get("/dashboard").status_code == 302  # no session
 
+    run_jobs()  # the verification mail job
     verify = _link(stack.mailbox.wait_for(form["email"]), "/verify-email")
     assert verify.startswith(stack.settings.site_url + "/verify-email?token=")
     page = client.get(verify.removeprefix(stack.settings.site_url))
     assert page.status_code == 200 and "verified" in page.text
+    assert ledger.balance(stack.service, user["id"]) == 0  # no tokens before the first log-in
 
-    response = client.post(
-        "/login",
-        data={"email": form["email"], "password": form["password"], "csrf_token": csrf(client)},
-    )
+    response = _log_in(client, form["email"], form["password"])
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200 and "Hello Nova" in dashboard.text
+    run_jobs()  # the sign-up grant the first verified log-in started
+    assert ledger.balance(stack.service, user["id"]) == ledger.signup_grant_amount(stack.service)
+
+
+def test_an_unverified_account_gets_no_sign_up_grant_and_no_session(
+    stack, client, run_jobs
+) -> None:
+    form, _ = _signup(client)
+    user_id = _user_id(stack, form["email"])
+    assert _log_in(client, form["email"], form["password"]).status_code == 403
+    run_jobs()
+    assert ledger.balance(stack.service, user_id) == 0
+    assert ledger.history(stack.service, user_id) == []
+
+
+def _user_id(stack, email: str) -> str:
+    return stack.service.list_items(
+        "directus_users", filter={"email": {"_eq": email}}, fields=["id"]
+    )[0]["id"]
+
+
+def test_a_new_verification_link_can_be_asked_for_without_revealing_accounts(
+    stack, client, run_jobs
+) -> None:
+    form, _ = _signup(client)
+    run_jobs()
+    first = _link(stack.mailbox.wait_for(form["email"]), "/verify-email")
+    asked = client.post(
+        "/verify-email/resend", data={"email": form["email"], "csrf_token": csrf(client)}
+    )
+    stranger = client.post(
+        "/verify-email/resend", data={"email": "ghost@example.com", "csrf_token": csrf(client)}
+    )
+    assert asked.status_code == stranger.status_code == 200
+    assert asked.text.replace(form["email"], "X") == stranger.text.replace("ghost@example.com", "X")
+    run_jobs()
+    mails = [m for m in stack.mailbox.messages if form["email"] in str(m["To"])]
+    assert len(mails) == 2
+    assert not [m for m in stack.mailbox.messages if "ghost@example.com" in str(m["To"])]
+    # Both links work until the address is verified.
+    assert client.get(first.removeprefix(stack.settings.site_url)).status_code == 200
+
+
+def test_a_verification_link_for_an_address_since_changed_is_refused(
+    stack, client, run_jobs
+) -> None:
+    form, _ = _signup(client)
+    run_jobs()
+    link = _link(stack.mailbox.wait_for(form["email"]), "/verify-email")
+    user_id = _user_id(stack, form["email"])
+    stack.service.update_item(
+        "directus_users", user_id, {"email": f"moved-{secrets.token_hex(4)}@example.com"}
+    )
+    assert client.get(link.removeprefix(stack.settings.site_url)).status_code == 400
+    assert stack.service.get_item("directus_users", user_id)["email_verified_at"] is None
+
+
+def test_after_an_under_13_refusal_this_browser_must_give_a_date_of_birth(stack, client) -> None:
+    _, refused = _signup(client, date_of_birth="2020-01-01", age_confirmed="")
+    assert refused.status_code == 403
+    assert 'name="age_confirmed"' not in client.get("/signup").text
+
+    form, ticked = _signup(client, age_confirmed="yes", date_of_birth="")
+    assert ticked.status_code == 400 and "Give your date of birth" in ticked.text
+    assert (
+        stack.service.list_items("directus_users", filter={"email": {"_eq": form["email"]}}) == []
+    )
+    _, adult = _signup(client, age_confirmed="", date_of_birth="1990-05-01")
+    assert adult.status_code == 200
+    with client.session_transaction() as session:  # what the browser keeps: a time, no person
+        assert set(session) <= {"csrf", "age_refused_at"}
+
+
+def test_nobody_can_sign_up_through_directus_itself(stack) -> None:
+    email = f"bypass-{secrets.token_hex(4)}@example.com"
+    with pytest.raises(DirectusError):
+        stack.service.with_token(None).call(
+            "POST",
+            "/users/register",
+            json={"email": email, "password": "a-long-password-1"},
+            authenticated=False,
+        )
+    assert stack.service.list_items("directus_users", filter={"email": {"_eq": email}}) == []
+
+
+def test_wrong_passwords_sent_to_directus_cannot_lock_a_dj_out(stack, client, make_dj) -> None:
+    dj = make_dj()
+    anonymous = stack.service.with_token(None)
+    for _ in range(30):
+        with pytest.raises(DirectusAuthError):
+            anonymous.login(dj.email, "wrong-password-123")
+    # Even the right password is refused there: only the site may log a DJ in.
+    with pytest.raises(DirectusAuthError):
+        anonymous.login(dj.email, dj.password)
+    assert stack.service.get_item("directus_users", dj.id)["status"] == "active"
+    assert _log_in(client, dj.email, dj.password).status_code == 302
+
+
+def test_failed_log_ins_through_the_site_cannot_lock_a_dj_out(stack, site_app, make_dj) -> None:
+    dj = make_dj()
+    for _ in range(30):  # more than Directus's default 25 failed attempts
+        assert _log_in(new_client(site_app), dj.email, "wrong-password-123").status_code == 401
+    assert stack.service.get_item("directus_users", dj.id)["status"] == "active"
+    assert _log_in(new_client(site_app), dj.email, dj.password).status_code == 302
+
+
+def test_the_site_is_for_dj_accounts_only(stack, client) -> None:
+    email, password = f"staff-{secrets.token_hex(4)}@example.com", "a-long-password-1"
+    stack.admin.create_item(
+        "directus_users",
+        {"email": email, "password": password, "role": role_id("Staff"), "status": "active"},
+    )
+    response = _log_in(client, email, password)
+    assert response.status_code == 401
+    assert "do not match an active account" in response.text
 
 
 def test_marketing_email_is_not_consented_unless_ticked(stack, client) -> None:
@@ -157,34 +282,31 @@ def test_log_in_failures_do_not_reveal_whether_an_email_has_an_account(client, m
     ).group(0).replace("nobody@example.com", "X")
 
 
-def test_log_in_is_rate_limited_per_address_even_with_the_right_password(stack, make_dj) -> None:
+def test_log_in_is_rate_limited_per_account_even_with_the_right_password(stack, make_dj) -> None:
     from service.web.app import create_app
 
     app = create_app(site_config(stack, RATE_LIMIT_LOGIN=3))
-    browser = new_client(app)
     dj = make_dj()
-    for _ in range(3):
-        browser.post(
-            "/login",
-            data={"email": dj.email, "password": "wrong-wrong", "csrf_token": csrf(browser)},
-        )
-    blocked = browser.post(
-        "/login", data={"email": dj.email, "password": dj.password, "csrf_token": csrf(browser)}
-    )
+    for _ in range(3):  # from three addresses: the account's own limit still holds
+        _log_in(new_client(app), dj.email, "wrong-wrong")
+    blocked = _log_in(new_client(app), dj.email, dj.password)
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
     assert "Too many attempts" in blocked.text
 
 
-def test_sign_up_is_rate_limited_per_address(stack) -> None:
+def test_an_address_gets_more_attempts_than_one_account_but_not_unlimited(stack) -> None:
     from service.web.app import create_app
 
-    app = create_app(site_config(stack, RATE_LIMIT_SIGNUP=2))
+    app = create_app(site_config(stack, RATE_LIMIT_SIGNUP=2, RATE_LIMIT_ADDRESS_FACTOR=3))
     browser = new_client(app)
     statuses = [
-        browser.post("/signup", data={"csrf_token": csrf(browser)}).status_code for _ in range(3)
+        browser.post(
+            "/signup", data={"email": f"x{n}@example.com", "csrf_token": csrf(browser)}
+        ).status_code
+        for n in range(7)
     ]
-    assert statuses == [400, 400, 429]
+    assert statuses == [400] * 6 + [429]
 
 
 def test_reset_requests_are_rate_limited_per_email(stack, make_dj) -> None:
@@ -310,7 +432,7 @@ def test_a_forged_verification_token_is_refused(client) -> None:
 
 
 def test_signing_up_again_with_a_taken_email_changes_nothing_and_says_the_same(
-    stack, client, make_dj
+    stack, client, make_dj, run_jobs
 ) -> None:
     dj = make_dj(display_name="Original")
     _, response = _signup(client, email=dj.email, display_name="Impostor", marketing="yes")
@@ -321,3 +443,5 @@ def test_signing_up_again_with_a_taken_email_changes_nothing_and_says_the_same(
     )
     assert user == {"display_name": "Original", "marketing_opt_in": False}
     assert stack.service.count("consent_records", filter={"user": {"_eq": dj.id}}) == 0
+    run_jobs()
+    assert not [m for m in stack.mailbox.messages if dj.email in str(m["To"])]  # verified already

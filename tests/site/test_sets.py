@@ -11,13 +11,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from service.dj.scorecard import score_order
 from service.jobs.queue import job_id
 from service.web.site.filters import badge, explain
 from tests.engine.factories import track
-from tests.site.conftest import TRACKS, csrf, make_done_set, make_library, site_config
+from tests.site.conftest import TRACKS, csrf, make_done_set, make_library
 
 pytestmark = pytest.mark.stack
 
@@ -155,7 +155,7 @@ def test_a_finished_set_shows_order_badges_tips_chart_and_notes(stack, dj_client
 
 
 def test_a_set_the_generate_job_wrote_renders_its_own_badges_and_notes(
-    stack, site_redis, dj_client, library, monkeypatch
+    stack, dj_client, library, run_jobs
 ) -> None:
     _, browser = dj_client
     response = browser.post(
@@ -163,10 +163,7 @@ def test_a_set_the_generate_job_wrote_renders_its_own_badges_and_notes(
         data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build"},
     )
     set_id = response.headers["Location"].rsplit("/", 1)[1]
-    # The real job, in this process, against the same Directus and the site's Redis.
-    for name, value in site_config(stack).items():
-        monkeypatch.setenv(name, str(value))
-    SimpleWorker([Queue("default", connection=site_redis)], connection=site_redis).work(burst=True)
+    run_jobs()  # the real job, in this process, against the same Directus and the site's Redis
 
     assert stack.service.get_item("sets", set_id)["status"] == "done"
     rows = stack.service.list_items(

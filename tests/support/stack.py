@@ -26,6 +26,7 @@ from service.stack import directus
 from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.services import create_database, drop_database
 from service.stack.settings import (
+    GUNICORN_CONFIG,
     REPO_ROOT,
     StackSettings,
     free_port,
@@ -149,8 +150,8 @@ class ServiceProcesses:
             return self.web
         self.web = self._spawn(
             "web",
-            [console_script("gunicorn"), "--bind", f"127.0.0.1:{self.stack.settings.web_port}",
-             "--workers", "2", "service.web.app:create_app()"],
+            [console_script("gunicorn"), "--config", GUNICORN_CONFIG,
+             "--bind", f"127.0.0.1:{self.stack.settings.web_port}", "service.web.app:create_app()"],
         )  # fmt: skip
         wait_for_http(f"{self.url}/healthz", self.web, self.log_dir / "web.log", timeout_s)
         return self.web

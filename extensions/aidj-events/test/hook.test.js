@@ -109,9 +109,13 @@ test('an update is forwarded only when it puts the item back to queued', async (
 	assert.deepEqual(JSON.parse(stub.calls[0].init.body).keys, ['p1', 'p2']);
 });
 
-test('a new user is forwarded for the sign-up grant', async () => {
+test('an event without an acting user is forwarded with user null', async () => {
 	const stub = stubFetch([202]);
-	const { directus, settle } = install(stub.fetchImpl);
+	const eventMap = {
+		forward: [{ event: 'users.create', collection: 'directus_users', pipeline: 'welcome' }],
+		pipelines: {},
+	};
+	const { directus, settle } = install(stub.fetchImpl, { eventMap });
 	directus.fire('users.create', { collection: 'directus_users', key: 'user-9' }, {});
 	await settle();
 	const body = JSON.parse(stub.calls[0].init.body);

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import mimetypes
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +36,16 @@ _MIME_TYPES = {
     ".nml": "application/xml",
     ".csv": "text/csv",
 }
+
+
+#: The log-in payload field the aidj-guard extension checks (extensions/aidj-guard).
+LOGIN_PROOF_FIELD = "aidj_login_proof"
+
+
+def login_proof(secret: str, timestamp: int, email: str) -> str:
+    """``<timestamp>.<hex>``: HMAC-SHA256 over ``login.<timestamp>.<email lower-cased>``."""
+    message = f"login.{timestamp}.{email.lower()}".encode()
+    return f"{timestamp}.{hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()}"
 
 
 def mime_type_for(filename: str) -> str:
@@ -241,14 +254,16 @@ class DirectusClient(HttpClient):
         return destination
 
     # -- users' own auth flows (the site passes these through; no service token) -----------------
-    def login(self, email: str, password: str) -> AuthTokens:
-        """Exchange credentials for tokens; DirectusAuthError when they are wrong."""
-        data = self.call(
-            "POST",
-            "/auth/login",
-            json={"email": email, "password": password, "mode": "json"},
-            authenticated=False,
-        )
+    def login(self, email: str, password: str, *, proof_secret: str | None = None) -> AuthTokens:
+        """Exchange credentials for tokens; DirectusAuthError when they are wrong.
+
+        ``proof_secret`` (the hook secret) adds the proof without which the aidj-guard
+        extension refuses a log-in to a DJ account: only the service can log DJs in.
+        """
+        body = {"email": email, "password": password, "mode": "json"}
+        if proof_secret:
+            body[LOGIN_PROOF_FIELD] = login_proof(proof_secret, int(time.time()), email)
+        data = self.call("POST", "/auth/login", json=body, authenticated=False)
         return AuthTokens(data["access_token"], data["refresh_token"], int(data["expires"]))
 
     def refresh(self, refresh_token: str) -> AuthTokens:
@@ -268,23 +283,6 @@ class DirectusClient(HttpClient):
             "/auth/logout",
             json={"refresh_token": refresh_token, "mode": "json"},
             authenticated=False,
-        )
-
-    def register(
-        self, email: str, password: str, *, verification_url: str, first_name: str | None = None
-    ) -> None:
-        """Public sign-up; Directus answers 204 whether or not the email is taken."""
-        body = {"email": email, "password": password, "verification_url": verification_url}
-        if first_name:
-            body["first_name"] = first_name
-        self.call("POST", "/users/register", json=body, authenticated=False)
-
-    def verify_email(self, token: str) -> None:
-        """Activate an account from the token in the verification mail."""
-        # Directus answers a valid token with a redirect to its own app (HTML), not JSON: any
-        # answer without an error status is success, so the body is not parsed.
-        self.request(
-            "GET", "/users/register/verify-email", params={"token": token}, authenticated=False
         )
 
     def request_password_reset(self, email: str, reset_url: str) -> None:

@@ -1,8 +1,16 @@
-"""Accounts through Directus's own flows: sign up, verify, log in, log out, reset the password.
+"""Accounts: sign up, verify the email address, log in, log out, reset the password.
 
-Messages never reveal whether an email has an account: sign-up, log-in failures and reset requests
-answer the same way for known and unknown addresses. A person under 13 is turned away before anything
-about them is sent anywhere or written down.
+Only the service creates DJ accounts: sign-up checks the age and the consent, creates the account
+with the service token and has a job mail a signed verification link (``service.accounts``). Log-in
+checks the password through Directus with the service's proof (extension aidj-guard), then
+refuses an account whose address is not verified yet, saying so and offering the link again: only
+someone who knows the password learns that. Password resets go through Directus's own mail.
+
+Messages never reveal whether an email has an account: sign-up, log-in failures, resend and reset
+requests answer the same way for known and unknown addresses. A person under 13 is turned away before
+anything about them is sent anywhere or written down, and the browser is remembered (a marker with no
+personal data in the signed session cookie) so that ticking "13 or older" next does not get through:
+a date of birth is then required.
 """
 
 from __future__ import annotations
@@ -12,21 +20,26 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import TooManyRequests
 
+from service.accounts import read_verification_token
 from service.integrations.directus import (
     DirectusAuthError,
     DirectusClient,
     DirectusError,
+    DirectusInvalid,
     DirectusUnavailable,
 )
+from service.jobs.queue import enqueue
+from service.legal import current_document
+from service.stack.access import role_id
 from service.web import security
 from service.web.site import bp, directus, safe_next, site_url
-from service.web.site.legal import current_document
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +54,14 @@ SIGNUP_SENT = (
     "on its way. Open it to activate your account, then log in."
 )
 LOGIN_FAILED = "That email and password do not match an active account. Check both and try again."
+VERIFY_FIRST = (
+    "Verify your email address first: open the link we mailed you when you signed up. "
+    "It may have expired; ask for a new one below."
+)
+VERIFY_SENT = "If this address belongs to an account still waiting for verification, a new link is on its way."
+#: After an under-13 refusal, this browser must give a date of birth for this long.
+AGE_REFUSAL_TTL_S = 24 * 3600
+_AGE_REFUSED = "age_refused_at"
 RESET_SENT = (
     "If an account uses this address, a message with a link to choose a new password is on its way."
 )
@@ -60,10 +81,7 @@ class RateLimited(TooManyRequests):
 
 
 def _limit(action: str, email: str | None = None) -> None:
-    subjects = [f"ip:{security.client_address()}"]
-    if email:
-        subjects.append(f"email:{email}")
-    wait = security.check_rate_limits(action, subjects)
+    wait = security.check_rate_limits(action, security.client_address(), email)
     if wait:
         log.info("rate limit on %s reached", action)
         raise RateLimited(wait)
@@ -88,9 +106,11 @@ class SignupForm:
     errors: dict[str, str] = field(default_factory=dict)
     under_age: bool = False
 
+    birth_date_required: bool = False
+
     @classmethod
-    def from_request(cls) -> SignupForm:
-        """Read and check the posted form."""
+    def from_request(cls, *, birth_date_required: bool = False) -> SignupForm:
+        """Read and check the posted form; after a refusal only a date of birth proves the age."""
         form = request.form
         self = cls(
             display_name=form.get("display_name", "").strip(),
@@ -100,6 +120,7 @@ class SignupForm:
             age_confirmed=form.get("age_confirmed") == "yes",
             accept_terms=form.get("accept_terms") == "yes",
             marketing=form.get("marketing") == "yes",
+            birth_date_required=birth_date_required,
         )
         self._check()
         return self
@@ -124,6 +145,8 @@ class SignupForm:
                     self.errors["age"] = "Enter your real date of birth."
                 elif age_on(birth, today) < MINIMUM_AGE:
                     self.under_age = True
+        elif self.birth_date_required:
+            self.errors["age"] = "Give your date of birth to continue."
         elif not self.age_confirmed:
             self.errors["age"] = "Give your date of birth, or confirm that you are 13 or older."
         if not self.accept_terms:
@@ -138,59 +161,70 @@ def home() -> Any:
     return render_template("home.html")
 
 
+def _age_refused_recently() -> bool:
+    refused = session.get(_AGE_REFUSED)
+    return isinstance(refused, int | float) and time.time() - refused < AGE_REFUSAL_TTL_S
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Any:
-    """Create an account through Directus registration, with the age check and consent records."""
+    """Create a DJ account with the age check and consent records; a job mails the link."""
+    birth_date_required = _age_refused_recently()
     if request.method == "GET":
         if g.get("user"):
             return redirect(url_for("site.dashboard"))
-        return render_template("accounts/signup.html", form=SignupForm())
-    _limit("signup")
-    form = SignupForm.from_request()
+        form = SignupForm(birth_date_required=birth_date_required)
+        return render_template("accounts/signup.html", form=form)
+    _limit("signup", request.form.get("email", "").strip().lower() or None)
+    form = SignupForm.from_request(birth_date_required=birth_date_required)
     if form.under_age:
-        # Nothing about the person is kept: no Directus call, no log line with their details.
+        # Nothing about the person is kept: no Directus call, no log line with their details;
+        # only the time of the refusal, in this browser's signed session cookie.
+        session[_AGE_REFUSED] = int(time.time())
         return render_template("accounts/too_young.html"), 403
     if form.errors:
         form.password = ""
         return render_template("accounts/signup.html", form=form), 400
     try:
-        anonymous().register(
-            form.email,
-            form.password,
-            verification_url=site_url("/verify-email"),
-            first_name=form.display_name,
-        )
+        _create_account(form)
     except DirectusUnavailable:
         form.password = ""
         flash("Sign-up is busy right now. Wait a minute and try again.", "error")
         return render_template("accounts/signup.html", form=form), 503
-    _complete_registration(form)
     return render_template("accounts/signup_sent.html", message=SIGNUP_SENT)
 
 
-def _complete_registration(form: SignupForm) -> None:
-    """Profile fields and consent records on the account Directus just created (not on an old one)."""
+def _create_account(form: SignupForm) -> None:
+    """The account, its consent records and the verification mail; an address in use changes nothing.
+
+    A repeated sign-up for an address still waiting for verification mails the link again.
+    """
     client = directus()
-    users = client.list_items(
-        "directus_users",
-        filter={"email": {"_eq": form.email}},
-        fields=["id", "status"],
-        limit=1,
-    )
-    if not users or users[0].get("status") != "unverified":
-        return  # the address already had an active account: change nothing about it
-    user_id = users[0]["id"]
-    if client.count("consent_records", filter={"user": {"_eq": user_id}}):
-        return  # a repeated sign-up before verification: the first one's records stand
-    client.update_item(
-        "directus_users",
-        user_id,
-        {
-            "display_name": form.display_name,
-            "age_confirmed": True,
-            "marketing_opt_in": form.marketing,
-        },
-    )
+    try:
+        user = client.create_item(
+            "directus_users",
+            {
+                "email": form.email,
+                "password": form.password,
+                "role": role_id("DJ"),
+                "status": "active",
+                "first_name": form.display_name,
+                "display_name": form.display_name,
+                "age_confirmed": True,
+                "marketing_opt_in": form.marketing,
+            },
+        )
+    except DirectusInvalid as exc:
+        if exc.code != "RECORD_NOT_UNIQUE":
+            raise
+        _resend_verification(form.email)
+        return
+    _record_consents(client, str(user["id"]), form.marketing)
+    enqueue("verification_mail", user["id"], connection=current_app.extensions["redis"])
+
+
+def _record_consents(client: DirectusClient, user_id: str, marketing: bool) -> None:
+    """Consent records of a new account: terms and privacy policy (contract), marketing if ticked."""
     records = []
     for purpose, slug in (("terms", "terms"), ("privacy_policy", "privacy")):
         document = current_document(client, slug)
@@ -205,7 +239,7 @@ def _complete_registration(form: SignupForm) -> None:
                 "source": "signup",
             }
         )
-    if form.marketing:
+    if marketing:
         records.append(
             {
                 "user": user_id,
@@ -218,25 +252,60 @@ def _complete_registration(form: SignupForm) -> None:
     client.create_items("consent_records", records)
 
 
+def _resend_verification(email: str) -> None:
+    """Mail the link again if ``email`` is a DJ account waiting for verification; else nothing."""
+    users = directus().list_items(
+        "directus_users",
+        filter={"email": {"_eq": email}, "role": {"_eq": role_id("DJ")}},
+        fields=["id", "email_verified_at", "status"],
+        limit=1,
+    )
+    if users and not users[0].get("email_verified_at") and users[0].get("status") == "active":
+        enqueue("verification_mail", users[0]["id"], connection=current_app.extensions["redis"])
+
+
 @bp.get("/verify-email")
 def verify_email() -> Any:
-    """The link from the verification mail: activate the account, then ask the DJ to log in."""
-    token = request.args.get("token", "")
-    if not token:
+    """The link from the verification mail: mark the address verified, then ask the DJ to log in."""
+    found = read_verification_token(
+        str(current_app.config["SECRET_KEY"]), request.args.get("token", "")
+    )
+    if found is None:
         return render_template("accounts/verified.html", ok=False), 400
-    try:
-        anonymous().verify_email(token)
-    except DirectusUnavailable:
-        raise
-    except DirectusError as exc:
-        log.info("email verification refused: %s", exc.code)
+    user_id, email = found
+    users = directus().list_items(
+        "directus_users",
+        filter={"id": {"_eq": user_id}, "email": {"_eq": email}, "status": {"_eq": "active"}},
+        fields=["id", "email_verified_at"],
+        limit=1,
+    )
+    if not users:
+        # The account is gone, suspended, or its address changed since the link was sent.
         return render_template("accounts/verified.html", ok=False), 400
+    if not users[0].get("email_verified_at"):
+        directus().update_item("directus_users", user_id, {"email_verified_at": _now()})
     return render_template("accounts/verified.html", ok=True)
+
+
+@bp.route("/verify-email/resend", methods=["GET", "POST"])
+def resend_verification() -> Any:
+    """Ask for a new verification link; the answer is the same for every address."""
+    if request.method == "GET":
+        return render_template("accounts/resend.html", email=request.args.get("email", ""))
+    email = request.form.get("email", "").strip().lower()
+    _limit("resend", email)
+    if _EMAIL.match(email):
+        _resend_verification(email)
+    return render_template("accounts/signup_sent.html", message=VERIFY_SENT)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Log in with Directus; the session is kept on the server."""
+    """Log in: the password is checked by Directus, the session kept here."""
     next_path = safe_next(request.values.get("next"))
     if request.method == "GET":
         if g.get("user"):
@@ -247,8 +316,14 @@ def login() -> Any:
     _limit("login", email)
     client = anonymous()
     try:
-        tokens = client.login(email, password)
-        user = client.with_token(tokens.access_token).me(fields=["id"])
+        tokens = client.login(
+            email, password, proof_secret=str(current_app.config["HOOK_SECRET"] or "")
+        )
+        user = directus().get_item(
+            "directus_users",
+            str(client.with_token(tokens.access_token).me(fields=["id"])["id"]),
+            fields=["id", "role", "email_verified_at"],
+        )
     except DirectusAuthError:
         flash(LOGIN_FAILED, "error")
         return render_template("accounts/login.html", email=email, next=next_path), 401
@@ -259,20 +334,34 @@ def login() -> Any:
         log.info("log-in refused: %s", exc.code)
         flash(LOGIN_FAILED, "error")
         return render_template("accounts/login.html", email=email, next=next_path), 401
+    if user.get("role") != role_id("DJ") or not user.get("email_verified_at"):
+        _end_directus_session(tokens.refresh_token)
+        if user.get("role") != role_id("DJ"):  # staff and the service use the Studio, not the site
+            flash(LOGIN_FAILED, "error")
+            return render_template("accounts/login.html", email=email, next=next_path), 401
+        return render_template("accounts/verify_first.html", email=email, message=VERIFY_FIRST), 403
     security.start_session(str(user["id"]), tokens.refresh_token)
+    # The sign-up grant comes with the first verified log-in (once: the ledger reference is unique).
+    enqueue("signup_grant", user["id"], connection=current_app.extensions["redis"])
     return redirect(next_path or url_for("site.dashboard"))
+
+
+def _end_directus_session(refresh_token: str | None) -> None:
+    """Log a Directus session out; one already expired or revoked is over either way."""
+    if not refresh_token:
+        return
+    try:
+        anonymous().logout(refresh_token)
+    except DirectusError as exc:
+        log.info("Directus log-out: %s", exc.code)
 
 
 @bp.post("/logout")
 def logout() -> Any:
     """End the session here and in Directus."""
     record = security.end_session()
-    if record and record.refresh_token:
-        try:
-            anonymous().logout(record.refresh_token)
-        except DirectusError as exc:
-            # Already expired or revoked there: the session is over either way.
-            log.info("Directus log-out: %s", exc.code)
+    if record:
+        _end_directus_session(record.refresh_token)
     flash("You are logged out.", "info")
     return redirect(url_for("site.login"))
 
@@ -303,22 +392,24 @@ def _token_email(token: str) -> str | None:
     return str(email).lower() if email else None
 
 
-def _end_every_session(token: str) -> None:
-    """After a reset, whoever was logged in with the old password is logged out everywhere."""
+def _after_reset(token: str) -> None:
+    """After a reset: whoever was logged in with the old password is logged out everywhere, and the
+    address counts as verified (the DJ just opened a link mailed to it)."""
     email = _token_email(token)
     if not email:
         return
     users = directus().list_items(
-        "directus_users", filter={"email": {"_eq": email}}, fields=["id"], limit=1
+        "directus_users",
+        filter={"email": {"_eq": email}},
+        fields=["id", "email_verified_at"],
+        limit=1,
     )
     if not users:
         return
+    if not users[0].get("email_verified_at"):
+        directus().update_item("directus_users", users[0]["id"], {"email_verified_at": _now()})
     for record in security.end_sessions_of(str(users[0]["id"])):
-        if record.refresh_token:
-            try:
-                anonymous().logout(record.refresh_token)
-            except DirectusError as exc:
-                log.info("Directus log-out after a reset: %s", exc.code)
+        _end_directus_session(record.refresh_token)
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
@@ -342,7 +433,7 @@ def reset_password() -> Any:
         log.info("password reset refused: %s", exc.code)
         error = "This link has expired or was already used. Ask for a new one."
         return render_template("accounts/reset.html", token=token, error=error), 400
-    _end_every_session(token)
+    _after_reset(token)
     security.end_session()
     flash("Your password is changed. Log in with the new one.", "info")
     return redirect(url_for("site.login"))

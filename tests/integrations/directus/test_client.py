@@ -57,11 +57,18 @@ def test_a_read_gives_up_after_its_attempts_with_unavailable() -> None:
     assert failure.value.code == "SERVICE_UNAVAILABLE"
 
 
-def test_a_create_is_never_retried() -> None:
+def test_a_create_is_not_retried_after_a_server_failure() -> None:
     # The first POST may have been applied before the answer was lost: retrying could duplicate it.
-    with scripted_server(LIMITED, OK) as server, pytest.raises(DirectusUnavailable):
+    with scripted_server(BUSY, OK) as server, pytest.raises(DirectusUnavailable):
         _client(server.url).create_item("tracks", {"title": "x"})
     assert len(server.seen) == 1
+
+
+def test_a_create_refused_by_a_rate_limit_is_sent_again() -> None:
+    # A 429 refuses the request before it is handled: sending it again cannot duplicate anything.
+    with scripted_server(LIMITED, OK) as server:
+        _client(server.url).create_item("tracks", {"title": "x"})
+    assert len(server.seen) == 2
 
 
 def test_a_refused_connection_is_unavailable() -> None:
