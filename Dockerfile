@@ -12,6 +12,7 @@ COPY hooks ./hooks
 RUN pip install --no-deps . && useradd --system --uid 10001 aidj
 USER aidj
 EXPOSE 8000
-# Threads keep slow uploads from blocking a worker; uploads may take minutes on a slow line.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", \
-     "--timeout", "300", "--access-logfile", "-", "service.web.app:create_app()"]
+# Settings in service/web/gunicorn_conf.py (WEB_WORKERS, WEB_THREADS); the proxy in front buffers
+# every request, so slow clients never hold these threads.
+CMD ["gunicorn", "--config", "python:service.web.gunicorn_conf", "--bind", "0.0.0.0:8000", \
+     "service.web.app:create_app()"]

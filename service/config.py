@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_RESEND": 5,
     "RATE_LIMIT_WINDOW_S": 900,
     "RATE_LIMIT_ADDRESS_FACTOR": 5,  # an address may be shared: it gets this many times the limit
-    "MAX_UPLOAD_BYTES": 2 * 1024**3,
+    "MAX_UPLOAD_BYTES": 2 * 1024**3,  # an upload of a logged-in DJ
+    "MAX_FORM_BYTES": 1024**2,  # any other request
     "TRUSTED_PROXY_HOPS": 0,
     # Event bridge and pipelines (service/web/hooks.py, service/jobs/).
     "HOOK_SECRET_PREVIOUS": None,  # the old secret, accepted too while rotating HOOK_SECRET

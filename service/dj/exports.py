@@ -43,6 +43,7 @@ __all__ = [
     "rekordbox_location",
     "serato_path",
     "set_json",
+    "spreadsheet_safe",
     "to_csv",
     "to_m3u8",
     "to_nml",
@@ -271,12 +272,28 @@ _TRANSITION_COLUMNS = (
 )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A cell a spreadsheet shows as text: a leading ``'`` before a would-be formula (numbers stay)."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
 def to_csv(tracks: Sequence[Track], scorecard: Scorecard | None = None) -> str:
-    """CSV in play order: position, id, every track field (headers from the field table), mix-in."""
+    """CSV in play order: position, id, every track field (headers from the field table), mix-in.
+
+    Text that a spreadsheet would run as a formula (a title like ``=HYPERLINK(...)``) is written
+    with a leading apostrophe, as OWASP recommends; numbers, negative ones included, stay numbers.
+    """
     fields = [f for f in FIELDS if (f.csv and hasattr(Track, f.name)) or f.name == "location"]
     header = ["position", "id", *(f.csv[0] for f in fields), *_TRANSITION_COLUMNS]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR or LF in a cell is quoted
     writer.writerow(header)
     transitions = scorecard.transitions if scorecard is not None else ()
     for position, t in enumerate(tracks, start=1):
@@ -295,7 +312,7 @@ def to_csv(tracks: Sequence[Track], scorecard: Scorecard | None = None) -> str:
             ]
         else:
             row += [""] * len(_TRANSITION_COLUMNS)
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()
 
 

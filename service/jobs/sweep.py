@@ -50,6 +50,7 @@ class SweepReport:
     abandoned: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # items that raised; tried again next pass
 
 
 def _cutoff(stale_s: float, now: datetime) -> str:
@@ -138,44 +139,67 @@ def sweep(
             continue
         now = datetime.now(UTC)
         for item in stuck_items(directus, pipeline, lost_s, now):
-            item_id = str(item["id"])
-            jid = pipeline.job_id(item_id)
+            jid = pipeline.job_id(str(item["id"]))
             try:
-                job: Job | None = Job.fetch(jid, connection=connection)
-                status = job.get_status(refresh=False)
-            except NoSuchJobError:
-                job, status = None, None
-            lost = item["status"] == "queued" and status not in _ALIVE
-            if not lost and _age_s(item, now) < stale_s:
-                continue
-            if job is not None and status == JobStatus.STARTED:
-                # A live run keeps its item lock alive; a worker that heartbeats may be about to
-                # take it. Neither: the run died (worker, work horse or machine).
-                if connection.exists(item_lock_key(pipeline.collection, item_id)) or worker_alive(
-                    connection, job.worker_name, dead_worker_s
-                ):
-                    report.waiting.append(jid)
-                    continue
-                log.warning("%s: its run died (worker %s); re-running", jid, job.worker_name)
-                job.delete()
-                report.abandoned.append(jid)
-            elif job is not None and status in (
-                JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED
-            ):  # fmt: skip
-                report.waiting.append(jid)
-                continue
-            count_key = f"aidj:sweep-recoveries:{jid}"
-            recoveries = int(connection.incr(count_key))
-            connection.expire(count_key, RECOVERY_COUNT_TTL_S)
-            if recoveries > max_recoveries:
-                log.error("%s: recovered %d times; failing the item", jid, recoveries - 1)
-                _give_up(pipeline, item_id)
-                report.failed.append(jid)
-                continue
-            enqueue(pipeline.name, item_id, connection=connection)
-            log.info("sweep: re-enqueued %s (%s)", jid, item["status"])
-            report.enqueued.append(jid)
+                _sweep_item(connection, pipeline, item, now, report, stale_s=stale_s,
+                            dead_worker_s=dead_worker_s, max_recoveries=max_recoveries)  # fmt: skip
+            except Exception:
+                # One item that cannot be handled (a job record half gone, Redis hiccup) must not
+                # cost the others their recovery: log it, try it again next pass.
+                log.exception("sweep: %s could not be handled; the pass goes on", jid)
+                report.errors.append(jid)
     return report
+
+
+def _sweep_item(
+    connection: redis.Redis,
+    pipeline: Pipeline,
+    item: Mapping[str, Any],
+    now: datetime,
+    report: SweepReport,
+    *,
+    stale_s: float,
+    dead_worker_s: float,
+    max_recoveries: int,
+) -> None:
+    """Look at one stuck item: leave it waiting, re-enqueue it, or fail it after too many tries."""
+    item_id = str(item["id"])
+    jid = pipeline.job_id(item_id)
+    try:
+        job: Job | None = Job.fetch(jid, connection=connection)
+        status = job.get_status(refresh=False)
+    except NoSuchJobError:
+        job, status = None, None
+    lost = item["status"] == "queued" and status not in _ALIVE
+    if not lost and _age_s(item, now) < stale_s:
+        return
+    if job is not None and status == JobStatus.STARTED:
+        # A live run keeps its item lock alive; a worker that heartbeats may be about to
+        # take it. Neither: the run died (worker, work horse or machine).
+        if connection.exists(item_lock_key(pipeline.collection, item_id)) or worker_alive(
+            connection, job.worker_name, dead_worker_s
+        ):
+            report.waiting.append(jid)
+            return
+        log.warning("%s: its run died (worker %s); re-running", jid, job.worker_name)
+        job.delete()
+        report.abandoned.append(jid)
+    elif job is not None and status in (
+        JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED
+    ):  # fmt: skip
+        report.waiting.append(jid)
+        return
+    count_key = f"aidj:sweep-recoveries:{jid}"
+    recoveries = int(connection.incr(count_key))
+    connection.expire(count_key, RECOVERY_COUNT_TTL_S)
+    if recoveries > max_recoveries:
+        log.error("%s: recovered %d times; failing the item", jid, recoveries - 1)
+        _give_up(pipeline, item_id)
+        report.failed.append(jid)
+        return
+    enqueue(pipeline.name, item_id, connection=connection)
+    log.info("sweep: re-enqueued %s (%s)", jid, item["status"])
+    report.enqueued.append(jid)
 
 
 def sweep_signup_grants(

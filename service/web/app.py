@@ -25,7 +25,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         config["SECRET_KEY"] = secrets.token_urlsafe(32)
         log.warning("no FLASK_SECRET_KEY set: using a random one; sessions end on restart")
     app.config.update(config)
-    app.config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_BYTES"])
+    # Small bodies everywhere; the upload route raises its own limit for logged-in DJs only.
+    app.config["MAX_CONTENT_LENGTH"] = int(config["MAX_FORM_BYTES"])
+    app.config["MAX_FORM_MEMORY_SIZE"] = int(config["MAX_FORM_BYTES"])
     if int(config["TRUSTED_PROXY_HOPS"]) > 0:
         # Behind a proxy: take the client address and scheme (https → HSTS) from its headers.
         from werkzeug.middleware.proxy_fix import ProxyFix

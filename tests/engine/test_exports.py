@@ -18,6 +18,7 @@ from service.dj.exports import (
     nml_location,
     rekordbox_location,
     serato_path,
+    to_csv,
     to_serato_crate,
 )
 from service.dj.pools import load_pool
@@ -281,3 +282,22 @@ def test_serato_crate_lists_each_path_in_play_order_relative_to_its_drive() -> N
         "Sets/日本語 トラック.wav",
     ]
     assert [serato_path(t.path) for t in tracks] == paths
+
+
+@pytest.mark.parametrize("title", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3",
+                                   "@SUM(A1)", "\tindent", "\rcarriage"])  # fmt: skip
+def test_a_csv_export_never_hands_a_spreadsheet_a_formula(title: str) -> None:
+    played = [track("a", title=title), track("b", title="Plain")]
+
+    rows = list(csv.reader(io.StringIO(to_csv(played, score_order(played)))))
+
+    assert rows[1][rows[0].index("title")] == "'" + title
+    assert rows[2][rows[0].index("title")] == "Plain"
+
+
+def test_numbers_in_a_csv_export_stay_numbers() -> None:
+    played = [track("a", bpm=126.0), track("b", bpm=128.0)]
+
+    rows = list(csv.reader(io.StringIO(to_csv(played, score_order(played)))))
+
+    assert rows[2][rows[0].index("mix_in_tempo_change_pct")] == "-1.56"

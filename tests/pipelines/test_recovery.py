@@ -143,6 +143,44 @@ def test_a_queued_item_whose_event_never_arrived_is_enqueued_soon_and_once(
     assert len(charges(stack.service, created["id"])) == 1
 
 
+def test_one_item_the_sweep_cannot_handle_does_not_stop_the_others(
+    stack, service_processes, monkeypatch
+) -> None:
+    import service.jobs.sweep as sweep_module
+
+    owner = make_dj(stack.service, grant=4)
+    service_processes.stop_workers()
+    try:
+        playlist = make_library(stack.service, owner, 6)
+        sets = [
+            stack.service.create_item("sets", {"owner": owner, "playlist": playlist})
+            for _ in range(2)
+        ]
+        job_ids = [f"set-generate-{s['id']}" for s in sets]
+        for job_id in job_ids:
+            wait_for(lambda job_id=job_id: Job.exists(job_id, connection=stack.redis), 10, "job")
+            Job.fetch(job_id, connection=stack.redis).delete()  # both events lost
+        time.sleep(LOST_S + 0.2)
+        real_enqueue = sweep_module.enqueue
+        broken = job_ids[0].removeprefix("set-generate-")
+
+        def enqueue(pipeline, item_id, **kwargs):
+            if item_id == broken:
+                raise RuntimeError("a job record half gone")
+            return real_enqueue(pipeline, item_id, **kwargs)
+
+        monkeypatch.setattr(sweep_module, "enqueue", enqueue)
+        report = _sweep(stack)
+        assert job_ids[0] in report.errors
+        assert job_ids[1] in report.enqueued
+        monkeypatch.setattr(sweep_module, "enqueue", real_enqueue)
+        assert job_ids[0] in _sweep(stack).enqueued  # tried again on the next pass
+    finally:
+        service_processes.start_worker()
+    for created in sets:
+        assert wait_for_status(stack.service, "sets", created["id"], ("done",), 30)
+
+
 def test_the_sweep_does_not_double_a_job_that_is_waiting(stack, service_processes) -> None:
     owner = make_dj(stack.service, grant=2)
     service_processes.stop_workers()

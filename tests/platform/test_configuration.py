@@ -50,3 +50,18 @@ def test_compose_guards_the_dj_role_of_the_access_file() -> None:
     environment = _compose()["services"]["directus"]["environment"]
 
     assert environment["AIDJ_GUARDED_ROLES"] == guarded_roles()
+
+
+def test_only_the_proxy_faces_the_outside_in_compose() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert compose["networks"]["internal"] == {"internal": True}
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    on_edge = {name for name, service in services.items() if "edge" in service.get("networks", [])}
+    assert on_edge == {"proxy"}
+    for name in ("directus", "postgres", "redis", "web"):
+        assert "internal" in services[name]["networks"], name
+    template = services["proxy"]["volumes"][0].split(":")[0]
+    assert (REPO_ROOT / template).is_file()
+    assert services["web"]["environment"]["TRUSTED_PROXY_HOPS"] == "1"

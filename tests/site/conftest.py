@@ -4,6 +4,7 @@ their items made through Directus REST, and logged-in test clients."""
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ from service.stack.access import role_id
 from service.web.app import create_app
 
 # The site's own Redis database: its sessions, rate-limit counters and enqueued jobs stay apart from
-# the workers other test modules may start on the stack's database.
-SITE_REDIS_DB = 12
+# the workers other test modules may start on the stack's database. A second run on the same
+# machine takes another one with AIDJ_TEST_SITE_REDIS_DB.
+SITE_REDIS_DB = int(os.environ.get("AIDJ_TEST_SITE_REDIS_DB", "12"))
 _addresses = itertools.count(1)
 
 

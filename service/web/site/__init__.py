@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from flask import (
     Blueprint,
@@ -79,9 +80,20 @@ def load_user() -> None:
     g.user = user
 
 
+#: The routes that take a large body (audio uploads), and only from a logged-in DJ.
+LARGE_BODY_ENDPOINTS = frozenset({"site.upload"})
+
+
 @bp.before_request
 def protect_forms() -> None:
-    """Every unsafe request to the site carries the session's CSRF token."""
+    """Bound the body, then require the session's CSRF token on every unsafe request.
+
+    Every body is limited to ``MAX_FORM_BYTES`` unless a logged-in DJ posts to an upload route
+    (``MAX_UPLOAD_BYTES``). The limit is checked against the declared length before anything is
+    read, so an anonymous client cannot make the site read gigabytes to reach the CSRF check.
+    """
+    if request.endpoint in LARGE_BODY_ENDPOINTS and g.get("user") is not None:
+        request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
     security.check_csrf()
 
 
@@ -121,9 +133,21 @@ def owned_or_404(collection: str, key: str, fields: Sequence[str] = ("*",)) -> d
     return item
 
 
+# A same-site path: "/", then path and query characters only (no spaces, controls or backslashes).
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
+
+
 def safe_next(target: str | None) -> str | None:
-    """A local path to go back to after logging in; anything pointing elsewhere is dropped."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-site path to go back to after logging in; anything else is dropped.
+
+    Browsers forgive a lot: they drop tabs and newlines from URLs and read a backslash as a slash,
+    so "/\t/evil.example" or "/\\evil.example" lead off-site. Only a plain absolute path is kept,
+    checked again once percent-decoded (an encoded "//" or "\\" is refused too).
+    """
+    if not target or len(target) > 2048 or not _LOCAL_PATH.match(target):
+        return None
+    decoded = unquote(target)
+    if decoded != target and not _LOCAL_PATH.match(decoded.replace(" ", "%20")):
         return None
     return target
 
