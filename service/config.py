@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_CATCHER_DIR": None,  # dev only: where `make run`'s mail catcher keeps mail (/dev/mail)
     "AI_PROVIDER": "local",
     "HTTP_TIMEOUT_S": 10.0,
+    "METRICS_TOKEN": None,  # bearer token Prometheus sends to /metrics; unset: no /metrics
     # The site: sessions, rate limits (attempts per window, per address and per email), uploads.
     "SESSION_TTL_S": 7 * 24 * 3600,
     "RATE_LIMIT_LOGIN": 10,

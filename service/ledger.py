@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from service import metrics
 from service.integrations.directus import DirectusClient, DirectusError
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def record(
             raise
         return existing, False
     log.info("ledger: %+d for %s (%s, %s)", delta, owner, reason, reference)
+    metrics.count(None, metrics.LEDGER_ENTRIES, reason)
     return LedgerEntry.from_item(item), True
 
 

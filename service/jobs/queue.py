@@ -22,6 +22,7 @@ from rq.job import Job, JobStatus
 
 from service.config import load_config
 from service.jobs.events import Pipeline, load_event_map
+from service.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,15 @@ def _submit(queue: Queue, spec: Pipeline, item_id: str | int, job_id: str) -> No
         failure_ttl=FAILURE_TTL_S,
         ttl=QUEUED_TTL_S,
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        on_success=Callback("service.jobs.state.on_job_success"),
         on_failure=Callback("service.jobs.state.on_job_failure"),
         description=f"{spec.name} {spec.collection}/{item_id}",
-        meta={"pipeline": spec.name, "item_id": str(item_id)},
+        # The request that asked for the work: its id follows the job into the worker's log lines.
+        meta={
+            "pipeline": spec.name,
+            "item_id": str(item_id),
+            "request_id": current_request_id.get(),
+        },
     )
 
 

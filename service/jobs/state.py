@@ -25,6 +25,7 @@ from redis.lock import Lock
 from rq import get_current_job
 from rq.job import Job
 
+from service import logs, metrics
 from service.config import load_config
 from service.integrations.directus import (
     DirectusClient,
@@ -177,6 +178,25 @@ def friendly(exc: BaseException) -> str:
     return "Something went wrong on our side; the team has been told. Please try again."
 
 
+def _record_job(job: Job, connection: redis.Redis, outcome: str) -> None:
+    """Count the job's end and how long it ran, under its pipeline."""
+    pipeline = str(job.meta.get("pipeline") or "unknown")
+    metrics.count(connection, metrics.JOBS, pipeline, outcome)
+    if job.started_at is not None:
+        started = (
+            job.started_at.replace(tzinfo=UTC) if job.started_at.tzinfo is None else job.started_at
+        )
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        metrics.observe(connection, metrics.JOB_SECONDS, max(0.0, seconds), pipeline)
+
+
+def on_job_success(
+    job: Job, connection: redis.Redis, result: Any, *args: Any, **kwargs: Any
+) -> None:
+    """RQ success callback: count the job (its result says what it did: done, busy, skipped…)."""
+    _record_job(job, connection, "ok")
+
+
 def on_job_failure(
     job: Job, connection: redis.Redis, exc_type: type, exc: BaseException, tb: Any
 ) -> None:
@@ -185,6 +205,7 @@ def on_job_failure(
     Reached when the job itself could not (a timeout, a worker found dead by RQ). A job that already
     marked its item final is left alone.
     """
+    _record_job(job, connection, "retried" if job.retries_left else "failed")
     if job.retries_left:
         return  # RQ will try again
     pipeline = load_event_map().pipeline(job.meta.get("pipeline", ""))
@@ -211,14 +232,12 @@ def _read(directus: DirectusClient, collection: str, item_id: str) -> dict[str, 
 
 
 def job_logging() -> None:
-    """Send the service's log lines to the worker's output (RQ sets up only its own logger)."""
-    logger = logging.getLogger("service")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    """Log lines of this job: to the worker's output, with the job's id and its request's id."""
+    logs.configure(str(load_config()["AIDJ_ENV"]))
+    job = get_current_job()
+    if job is not None:
+        logs.current_job_id.set(job.id)
+        logs.current_request_id.set((job.meta or {}).get("request_id"))
 
 
 def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = None) -> str:

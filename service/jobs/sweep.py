@@ -25,7 +25,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
-from service import ledger
+from service import ledger, metrics
 from service.config import load_config
 from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
@@ -184,6 +184,7 @@ def _sweep_item(
         log.warning("%s: its run died (worker %s); re-running", jid, job.worker_name)
         job.delete()
         report.abandoned.append(jid)
+        metrics.count(connection, metrics.SWEEP_RECOVERIES, pipeline.name, "abandoned")
     elif job is not None and status in (
         JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED
     ):  # fmt: skip
@@ -196,10 +197,12 @@ def _sweep_item(
         log.error("%s: recovered %d times; failing the item", jid, recoveries - 1)
         _give_up(pipeline, item_id)
         report.failed.append(jid)
+        metrics.count(connection, metrics.SWEEP_RECOVERIES, pipeline.name, "failed")
         return
     enqueue(pipeline.name, item_id, connection=connection)
     log.info("sweep: re-enqueued %s (%s)", jid, item["status"])
     report.enqueued.append(jid)
+    metrics.count(connection, metrics.SWEEP_RECOVERIES, pipeline.name, "enqueued")
 
 
 def sweep_signup_grants(

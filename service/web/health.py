@@ -1,12 +1,14 @@
-"""Liveness and readiness for load balancers and the operator."""
+"""Liveness, readiness and metrics for load balancers, the operator and Prometheus."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from service import metrics
 from service.integrations.directus import DirectusError
 from service.stack.settings import snapshot_version
 
@@ -48,3 +50,21 @@ def readyz() -> Any:
     return jsonify(
         status="ready" if ready else "not ready", checks=checks, schema_version=expected
     ), (200 if ready else 503)
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Any:
+    """Every operating figure in Prometheus's text format, for a scraper that has ``METRICS_TOKEN``.
+
+    Without a token configured the route does not exist (404); the public proxy never forwards it.
+    """
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        abort(404)
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(offered.encode(), str(token).encode()):
+        return jsonify(error="a bearer token is needed"), 401
+    return Response(
+        metrics.exposition(current_app.extensions["redis"]),
+        mimetype="text/plain; version=0.0.4",
+    )

@@ -20,6 +20,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from service import metrics
 from service.jobs.events import load_event_map
 from service.jobs.queue import enqueue
 
@@ -54,6 +55,7 @@ def signature_valid(secrets: list[str], timestamp: str, body: bytes, header: str
 
 def _reject(status: int, reason: str) -> tuple[Response, int]:
     log.warning("rejected a Directus event from %s: %s", request.remote_addr or "unknown", reason)
+    metrics.count(current_app.extensions["redis"], metrics.WEBHOOK_REJECTIONS, "directus", reason)
     return jsonify(error=reason), status
 
 

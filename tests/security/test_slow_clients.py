@@ -105,7 +105,12 @@ def test_slow_clients_do_not_stop_the_site_from_answering(proxy) -> None:
             sock.close()
 
 
-def test_the_proxy_passes_the_real_client_address_and_scheme(proxy) -> None:
+def test_the_proxy_passes_the_site_through_with_a_request_id(proxy) -> None:
     answer = requests.get(f"{proxy}/login", timeout=5)
     assert answer.ok
     assert "Content-Security-Policy" in answer.headers
+    assert len(answer.headers["X-Request-Id"]) == 32  # nginx's $request_id, used by the site
+
+
+def test_the_proxy_never_forwards_metrics(proxy) -> None:
+    assert requests.get(f"{proxy}/metrics", timeout=5).status_code == 404
