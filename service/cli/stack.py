@@ -25,6 +25,8 @@ def register(main: click.Group) -> None:
     main.add_command(run_command)
     main.add_command(stop_command)
     main.add_command(directus_group)
+    main.add_command(backup_command)
+    main.add_command(restore_command)
 
 
 @click.command("run")
@@ -134,3 +136,57 @@ def start_command(env_name: str) -> None:
         process.wait()
     except KeyboardInterrupt:
         directus.stop(process)
+
+
+@click.command("backup")
+@env_option
+@click.option(
+    "-o", "--output", "out_dir", type=click.Path(file_okay=False), default="var/backups",
+    show_default=True, help="Folder the backup is written to.",
+)  # fmt: skip
+@click.option("--keep", type=click.IntRange(min=1), help="Keep only the newest N backups there.")
+def backup_command(env_name: str, out_dir: str, keep: int | None) -> None:
+    """Back up the database, the uploaded files and the schema into one checked archive."""
+    from pathlib import Path
+
+    from service.stack.backup import BackupError, backup
+
+    try:
+        click.echo(backup(load_settings(env_name), Path(out_dir), keep=keep))
+    except BackupError as exc:
+        click.echo(f"aidj backup: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.command("restore")
+@env_option
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the environment's database and files.")
+def restore_command(env_name: str, archive: str, yes: bool) -> None:
+    """Restore a backup onto this environment's (stopped) stack: its database and files."""
+    from pathlib import Path
+
+    from service.integrations.directus import DirectusClient, DirectusError
+    from service.stack.backup import BackupError, restore
+
+    settings = load_settings(env_name)
+    try:
+        running = DirectusClient(settings.directus_url, timeout=2, max_attempts=1).ping()
+    except DirectusError:
+        running = False
+    if running:
+        click.echo("aidj restore: Directus is running here; stop the stack first", err=True)
+        sys.exit(1)
+    if not yes:
+        click.echo("aidj restore: this replaces the database and files; add --yes", err=True)
+        sys.exit(2)
+    try:
+        manifest = restore(settings, Path(archive))
+    except BackupError as exc:
+        click.echo(f"aidj restore: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"restored the {manifest.env} backup of {manifest.created_at}: "
+        f"{sum(manifest.tables.values())} rows in {len(manifest.tables)} tables, "
+        f"{sum(1 for name in manifest.files if name.startswith('uploads/'))} files"
+    )

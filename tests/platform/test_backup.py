@@ -1,0 +1,127 @@
+"""A backup holds everything, refuses to restore when damaged, and restores onto a fresh stack where
+every collection, account and file is as it was."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import secrets
+import tarfile
+
+import pytest
+
+from service import ledger
+from service.integrations.directus import DirectusClient
+from service.stack import directus, services
+from service.stack.backup import BackupError, backup, prune, read_backup, restore
+from service.stack.settings import free_port
+from tests.pipelines.helpers import make_dj, make_library, tagged_wav, upload_playlist
+
+pytestmark = pytest.mark.stack
+
+COLLECTIONS = ("playlists", "tracks", "playlist_tracks", "sets", "token_ledger", "consent_records",
+               "legal_documents", "directus_users", "directus_files", "directus_folders")  # fmt: skip
+
+
+def _route(name: str) -> str:
+    return (
+        "/" + name.removeprefix("directus_") if name.startswith("directus_") else f"/items/{name}"
+    )
+
+
+def _everything(client: DirectusClient) -> dict[str, list[dict]]:
+    return {
+        name: client.call("GET", _route(name), params={"limit": -1, "fields": "*"})
+        for name in COLLECTIONS
+    }
+
+
+@pytest.fixture(scope="module")
+def backed_up(stack, tmp_path_factory):
+    """Some of everything, then a backup of the running stack."""
+    owner = make_dj(stack.service, grant=4)
+    make_library(stack.service, owner, 5)
+    folder = tmp_path_factory.mktemp("upload")
+    audio = [tagged_wav(folder, "One.wav", title="One"), tagged_wav(folder, "Two.wav", title="Two")]
+    playlist = folder / "set.m3u8"
+    playlist.write_text("#EXTM3U\nOne.wav\nTwo.wav\n")
+    upload_playlist(stack.service, owner, playlist, audio)
+    ledger.grant(stack.service, owner, 1, f"backup-test:{owner}", reason="adjustment")
+    out = tmp_path_factory.mktemp("backups")
+    return backup(stack.settings, out), out
+
+
+def test_a_backup_names_every_table_and_checks_every_file(stack, backed_up, tmp_path) -> None:
+    archive, _ = backed_up
+    manifest = read_backup(archive, tmp_path)
+    assert manifest.database == stack.settings.database.client
+    assert {"directus_users", "tracks", "token_ledger"} <= set(manifest.tables)
+    uploads = [name for name in manifest.files if name.startswith("uploads/")]
+    stored = [p for p in stack.settings.uploads_dir.rglob("*") if p.is_file()]
+    assert len(uploads) == len(stored) >= 3
+    assert "snapshot.yaml" in manifest.files and "access.yaml" in manifest.files
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_touched(backed_up, tmp_path) -> None:
+    archive, _ = backed_up
+    damaged = tmp_path / "damaged.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(damaged, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isfile() else None
+            if data is not None and member.name.startswith("uploads/"):
+                body = bytearray(data.read())
+                body[len(body) // 2] ^= 0xFF
+                member.size = len(body)
+                copy.addfile(member, io.BytesIO(bytes(body)))
+            else:
+                copy.addfile(member, data)
+    with pytest.raises(BackupError, match="damaged"):
+        read_backup(damaged, tmp_path / "out")
+
+
+def test_a_backup_restores_onto_a_fresh_stack_with_everything_as_it_was(
+    stack, backed_up, tmp_path
+) -> None:
+    archive, _ = backed_up
+    fresh = dataclasses.replace(
+        stack.settings,
+        var_dir=tmp_path,
+        database=dataclasses.replace(
+            stack.settings.database,
+            name=f"aidj_restore_{secrets.token_hex(4)}",
+            filename=tmp_path / "directus.sqlite",
+        ),
+        directus_port=free_port(),
+    )
+    before = _everything(stack.admin)
+    restore(fresh, archive)
+    directus.write_env_file(fresh)
+    process = directus.start(fresh)
+    try:
+        directus.wait_until_ready(fresh, process)
+        # The restored accounts keep their static tokens: the same admin token works there.
+        restored = DirectusClient(fresh.directus_url, stack.settings.admin_token)
+        after = _everything(restored)
+        # Rows made after the backup (other tests share the stack) are not expected back.
+        for name, items in after.items():
+            by_id = {str(i.get("id")): i for i in before[name]}
+            assert all(item == by_id[str(item.get("id"))] for item in items), name
+        for name in ("directus_users", "tracks", "token_ledger", "directus_files"):
+            assert after[name], f"{name} came back empty"
+        for file in after["directus_files"]:
+            assert restored.download_file(file["id"]) == stack.admin.download_file(file["id"])
+    finally:
+        directus.stop(process)
+        if fresh.database.client == "pg":
+            services.drop_database(fresh.database)
+
+
+def test_only_the_newest_backups_are_kept(tmp_path) -> None:
+    for stamp in ("20261101T000000Z", "20261102T000000Z", "20261103T000000Z"):
+        (tmp_path / f"aidjsets-dev-{stamp}.tar.gz").write_bytes(b"x")
+    (tmp_path / "aidjsets-production-20261101T000000Z.tar.gz").write_bytes(b"x")
+
+    gone = prune(tmp_path, "dev", keep=2)
+
+    assert [p.name for p in gone] == ["aidjsets-dev-20261101T000000Z.tar.gz"]
+    assert (tmp_path / "aidjsets-production-20261101T000000Z.tar.gz").exists()
