@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_DEAD_WORKER_S": 120.0,  # a worker silent this long is dead (RQ beats every 30 s)
     "SWEEP_MAX_RECOVERIES": 3,
     "JOB_LOCK_TTL_S": 30.0,  # a run's item lock expires this long after the run dies
+    "USAGE_RAW_RETENTION_DAYS": 90,  # raw usage events are summed nightly, then deleted after this
 }
 
 # Environment variable → config key, where the names differ.

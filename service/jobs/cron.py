@@ -1,4 +1,5 @@
-"""``rq cron service/jobs/cron.py``: the periodic sweep (every ``SWEEP_INTERVAL_S``, default a minute)."""
+"""``rq cron service/jobs/cron.py``: the sweep (every ``SWEEP_INTERVAL_S``, default a minute) and the
+nightly usage aggregation (03:20 UTC)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rq import cron
 from service.config import load_config
 from service.jobs.queue import QUEUE_NAME, RESULT_TTL_S
 from service.jobs.sweep import run as sweep
+from service.jobs.usage import nightly as usage_nightly
 
 cron.register(
     sweep,
@@ -15,4 +17,13 @@ cron.register(
     job_timeout=120,
     result_ttl=RESULT_TTL_S,
     name="sweep",
+)
+
+cron.register(
+    usage_nightly,
+    QUEUE_NAME,
+    cron="20 3 * * *",
+    job_timeout=1800,
+    result_ttl=RESULT_TTL_S,
+    name="usage-nightly",
 )

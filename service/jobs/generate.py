@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from service import ledger
+from service import ledger, usage
 from service.ai import provider_from_config
 from service.ai.views import set_view
 from service.config import load_config
@@ -225,6 +225,8 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
         ai_fallback_reason=notes.fallback_reason,
         tokens_charged=-charged.delta,
     )
+    usage.record(directus, str(config["SECRET_KEY"] or ""), owner, "set_generated",
+                 value=len(rows), detail=notes.provider)  # fmt: skip
     clock.lap("write")
     log.info(
         "set %s: %d tracks by %s, notes by %s; %s",

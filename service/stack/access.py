@@ -1,4 +1,4 @@
-"""Apply roles, policies, permissions, users and settings from ``directus/schema/access.yaml``.
+"""Apply roles, policies, permissions, users, settings and staff dashboards from ``access.yaml``.
 
 Idempotent: each object has a pinned id; what matches is left alone, what differs is changed, what
 is missing is created, and permissions on our policies that the file does not declare are removed.
@@ -95,6 +95,8 @@ def apply_access(
     _apply_settings(client, spec.get("settings", {}), plan, check)
     for collection, defaults in spec.get("singletons", {}).items():
         _apply_singleton(client, collection, defaults, plan, check)
+    for dashboard in spec.get("insights", []):
+        _apply_dashboard(client, dashboard, plan, check)
     return plan
 
 
@@ -246,6 +248,51 @@ def _apply_user(
         plan.note(f"update user {user['email']}: {', '.join(sorted(changed))}")
         if not check:
             client.call("PATCH", f"/users/{uid}", json=changed)
+
+
+DASHBOARD_FIELDS = ("name", "icon", "note")
+PANEL_FIELDS = ("name", "icon", "note", "type", "position_x", "position_y", "width", "height",
+                "show_header", "options")  # fmt: skip
+
+
+def _apply_dashboard(
+    client: DirectusClient, dashboard: Mapping[str, Any], plan: AccessPlan, check: bool
+) -> None:
+    """A staff Insights dashboard and its panels, with pinned ids; panels not declared are removed."""
+    did = dashboard["id"]
+    wanted = {name: dashboard.get(name) for name in DASHBOARD_FIELDS}
+    current = _get_or_none(client, f"/dashboards/{did}")
+    if current is None:
+        plan.note(f"create dashboard {dashboard['name']}")
+        if not check:
+            client.call("POST", "/dashboards", json={"id": did, **wanted})
+    elif changed := _differences(current, wanted, DASHBOARD_FIELDS):
+        plan.note(f"update dashboard {dashboard['name']}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/dashboards/{did}", json=changed)
+    declared = {panel["id"] for panel in dashboard.get("panels", [])}
+    for panel in dashboard.get("panels", []):
+        wanted_panel = {name: panel.get(name) for name in PANEL_FIELDS}
+        existing = _get_or_none(client, f"/panels/{panel['id']}")
+        if existing is None:
+            plan.note(f"create panel {panel['name']}")
+            if not check:
+                client.call(
+                    "POST", "/panels", json={"id": panel["id"], "dashboard": did, **wanted_panel}
+                )
+        elif changed := _differences(existing, wanted_panel, PANEL_FIELDS):
+            plan.note(f"update panel {panel['name']}: {', '.join(sorted(changed))}")
+            if not check:
+                client.call("PATCH", f"/panels/{panel['id']}", json=changed)
+    if current is not None:
+        stale = client.call(
+            "GET", "/panels", params={"filter[dashboard][_eq]": did, "fields": "id,name"}
+        )
+        for panel in stale or []:
+            if panel["id"] not in declared:
+                plan.note(f"delete panel {panel['name']}")
+                if not check:
+                    client.call("DELETE", f"/panels/{panel['id']}")
 
 
 def _apply_settings(

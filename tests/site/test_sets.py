@@ -263,3 +263,18 @@ def test_deleting_a_set_removes_it_and_its_order(stack, dj_client, library) -> N
     assert stack.service.count("sets", {"id": {"_eq": set_id}}) == 0
     assert stack.service.count("set_tracks", {"set": {"_eq": set_id}}) == 0
     assert browser.get(f"/sets/{set_id}").status_code == 404
+
+
+def test_a_download_is_counted_without_naming_the_dj(stack, site_app, dj_client, library) -> None:
+    from service import usage
+
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, library)
+    assert browser.get(f"/sets/{set_id}/download/nml").status_code == 200
+
+    actor = usage.actor(site_app.config["SECRET_KEY"], dj.id)
+    events = stack.service.list_items("usage_events", filter={"actor": {"_eq": actor}})
+    assert [(e["kind"], e["detail"], e["value"]) for e in events] == [
+        ("export_downloaded", "nml", len(library["tracks"]))
+    ]
+    assert dj.id not in str(events) and dj.email not in str(events)

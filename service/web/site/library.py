@@ -14,7 +14,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from service import ledger
+from service import ledger, usage
 from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
@@ -139,6 +139,8 @@ def upload() -> Any:
     )
     enqueue("ingest", playlist["id"], connection=current_app.extensions["redis"])
     log.info("playlist %s uploaded with %d audio files", playlist["id"], len(audio))
+    usage.record(client, current_app.config["SECRET_KEY"], owner, "upload",
+                 value=request.content_length, detail=source_format)  # fmt: skip
     if skipped:
         flash(
             f"Skipped {len(skipped)} file(s) that are not audio: {', '.join(skipped[:5])}", "info"

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from service import ledger
+from service import ledger, usage
 from service.ai.prompts import BRIEF_MAX_CHARS
 from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
 from service.dj.exports import export_set
@@ -317,6 +317,8 @@ def download(set_id: str, fmt: str) -> Any:
         extra={"title": item.get("title"), "description": item.get("description")},
     )
     _, extension, mime = DOWNLOADS[fmt]
+    usage.record(directus(), current_app.config["SECRET_KEY"], current_user_id(),
+                 "export_downloaded", value=len(tracks), detail=fmt)  # fmt: skip
     response = current_app.response_class(text, mimetype=mime)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{_filename(item.get("title"), extension)}"'
