@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": None,  # bearer token Prometheus sends to /metrics; unset: no /metrics
     # The site: sessions, rate limits (attempts per window, per address and per email), uploads.
     "SESSION_TTL_S": 7 * 24 * 3600,
+    "OPS_SESSION_TTL_S": 8 * 3600,  # a staff session on /ops (the RQ dashboard)
     "RATE_LIMIT_LOGIN": 10,
     "RATE_LIMIT_SIGNUP": 5,
     "RATE_LIMIT_RESET": 5,

@@ -77,10 +77,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from service.web import health, hooks
     from service.web.dev import init_dev
+    from service.web.ops import init_ops
     from service.web.site import init_site
 
     app.register_blueprint(health.bp)
     app.register_blueprint(hooks.bp)
     init_site(app)
+    init_ops(app)
     init_dev(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
 import pytest
 
@@ -34,8 +35,11 @@ def dj(stack) -> DirectusClient:
 
 
 @pytest.fixture(scope="module")
-def staff(stack) -> DirectusClient:
-    return _user_with_role(stack, "Staff")
+def staff(stack) -> Iterator[DirectusClient]:
+    client = _user_with_role(stack, "Staff")
+    yield client
+    # Directus Core has three Studio seats, admin included: give this one back.
+    stack.admin.call("DELETE", f"/users/{client.me(fields=['id'])['id']}")
 
 
 @pytest.fixture(scope="module")

@@ -254,13 +254,17 @@ class DirectusClient(HttpClient):
         return destination
 
     # -- users' own auth flows (the site passes these through; no service token) -----------------
-    def login(self, email: str, password: str, *, proof_secret: str | None = None) -> AuthTokens:
+    def login(
+        self, email: str, password: str, *, proof_secret: str | None = None, otp: str | None = None
+    ) -> AuthTokens:
         """Exchange credentials for tokens; DirectusAuthError when they are wrong.
 
         ``proof_secret`` (the hook secret) adds the proof without which the aidj-guard
         extension refuses a log-in to a DJ account: only the service can log DJs in.
         """
         body = {"email": email, "password": password, "mode": "json"}
+        if otp:
+            body["otp"] = otp  # a two-factor code, for accounts that set one up
         if proof_secret:
             body[LOGIN_PROOF_FIELD] = login_proof(proof_secret, int(time.time()), email)
         data = self.call("POST", "/auth/login", json=body, authenticated=False)
