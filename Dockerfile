@@ -9,9 +9,6 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
-COPY directus/schema ./directus/schema
-COPY directus/seed ./directus/seed
-COPY hooks ./hooks
 RUN pip install --no-deps . && useradd --system --uid 10001 aidj
 USER aidj
 EXPOSE 8000

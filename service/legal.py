@@ -17,11 +17,11 @@ import markdown
 import nh3
 
 from service.integrations.directus import DirectusClient
-from service.stack.settings import DIRECTUS_DIR
+from service.stack.settings import DATA_DIR
 
 log = logging.getLogger(__name__)
 
-LEGAL_SEED_DIR = DIRECTUS_DIR / "seed" / "legal"
+LEGAL_SEED_DIR = DATA_DIR / "legal"
 
 
 @dataclass(frozen=True)

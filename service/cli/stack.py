@@ -105,7 +105,7 @@ def access_command(env_name: str, check: bool) -> None:
 @directus_group.command("publish-legal")
 @env_option
 def publish_legal_command(env_name: str) -> None:
-    """Publish the privacy policy and terms kept in directus/seed/legal (each version once)."""
+    """Publish the privacy policy and terms kept in service/data/legal (each version once)."""
     from service.integrations.directus import DirectusClient
     from service.legal import publish_legal_documents
 

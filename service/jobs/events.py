@@ -1,4 +1,4 @@
-"""The event map in ``hooks/events.json``: which Directus events start which pipeline.
+"""The event map (``service/data/events.json``): which Directus events start which pipeline.
 
 The hook extension reads the same file, so an event name is written in one place only.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.stack.settings import REPO_ROOT
+from service.stack.settings import DATA_DIR
 
-EVENT_MAP_FILE = REPO_ROOT / "hooks" / "events.json"
+EVENT_MAP_FILE = DATA_DIR / "events.json"
 
 # RQ job ids may hold letters, digits, "_" and "-" only.
 _JOB_ID_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -13,13 +13,15 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib.resources import files
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DIRECTUS_DIR = REPO_ROOT / "directus"
-SCHEMA_DIR = DIRECTUS_DIR / "schema"
-SNAPSHOT_FILE = SCHEMA_DIR / "snapshot.yaml"
-ACCESS_FILE = SCHEMA_DIR / "access.yaml"
+#: The data the service reads at run time ships inside the package (``service/data``).
+DATA_DIR = Path(str(files("service.data")))
+SNAPSHOT_FILE = DATA_DIR / "schema" / "snapshot.yaml"
+ACCESS_FILE = DATA_DIR / "schema" / "access.yaml"
 EXTENSIONS_DIR = REPO_ROOT / "extensions"
 #: gunicorn's settings for the site, as a module path (``gunicorn --config``).
 GUNICORN_CONFIG = "python:service.web.gunicorn_conf"

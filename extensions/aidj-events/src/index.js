@@ -1,4 +1,5 @@
-// aidj-events: forward the Directus events named in hooks/events.json to the AIDJSets service.
+// aidj-events: forward the Directus events named in the event map (service/data/events.json) to
+// the AIDJSets service.
 //
 // Each mapped event becomes one POST to `${SERVICE_URL}/hooks/directus` with the body
 // {id, event, collection, keys, user, ts}, signed with HMAC-SHA256 over `${timestamp}.${body}` using
@@ -9,13 +10,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-const DEFAULT_MAP_URL = new URL('../../../hooks/events.json', import.meta.url);
+const DEFAULT_MAP_URL = new URL('../../../service/data/events.json', import.meta.url);
 export const TIMESTAMP_HEADER = 'X-AIDJ-Timestamp';
 export const SIGNATURE_HEADER = 'X-AIDJ-Signature';
 export const DEFAULT_RETRY_DELAYS_MS = [250, 1000, 3000];
 const DEFAULT_TIMEOUT_MS = 3000;
 
-/** Read the one event map (hooks/events.json, or AIDJ_EVENT_MAP). */
+/** Read the one event map (service/data/events.json, or the file AIDJ_EVENT_MAP names). */
 export function loadEventMap(path) {
 	return JSON.parse(readFileSync(path ?? DEFAULT_MAP_URL, 'utf8'));
 }

@@ -58,7 +58,7 @@ function install(fetchImpl, extra = {}) {
 	return { directus, logger, settle: () => Promise.all(deliveries) };
 }
 
-test('every forwarded event in hooks/events.json gets an action, and nothing else', () => {
+test('every forwarded event in service/data/events.json gets an action, and nothing else', () => {
 	const map = loadEventMap();
 	const { directus } = install(stubFetch([202]).fetchImpl);
 	assert.deepEqual([...directus.actions.keys()].sort(), [...new Set(map.forward.map((r) => r.event))].sort());

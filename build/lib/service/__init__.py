@@ -1,0 +1,1 @@
+"""AIDJSets service: the site, the webhooks, the jobs and the DJ domain code."""

@@ -1,0 +1,187 @@
+"""The scorecard of a played order: how well it mixes, in numbers a DJ can check, and how to mix it.
+
+Set-level figures: total transition cost (and the objective including the arc), harmonic-OK share
+(same key, ±1, relative, judged on the key as heard at the outgoing tempo), clash share, mean and
+maximum tempo change, share of transitions within 3 % (under half a semitone without keylock), arc
+RMSE in energy levels, and same-artist adjacencies. Shares are over the transitions where the facts
+are known (both keys, both BPMs); the counts of unknown ones are reported beside them.
+
+Per transition: the relation's name, the tempo change, the energy change, and a mixing tip with the
+pitch adjustment to use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from service.dj.arcs import DEFAULT_ARC_WEIGHT, Arc, arc_cost_matrix, arc_rmse
+from service.dj.costs import CostWeights, TransitionFacts, cost_matrix, transition_facts
+from service.dj.tracks import Track
+
+__all__ = ["Scorecard", "TransitionReport", "mixing_tip", "score_order"]
+
+#: Tempo change under which a long blend stays in key without keylock (< half a semitone).
+SMOOTH_TEMPO_PCT = 3.0
+#: About one semitone: beyond it a blend is out of key and out of groove.
+SEMITONE_TEMPO_PCT = 6.0
+#: Beyond this, beatmatching is impractical: cut.
+CUT_TEMPO_PCT = 12.0
+
+
+@dataclass(frozen=True)
+class TransitionReport:
+    """One transition as the scorecard, the exports and the AI notes see it."""
+
+    from_id: str
+    to_id: str
+    relation: str | None  # the relation's human name ("relative"), None when a key is unknown
+    relation_kind: str | None  # the engine's ``KeyRelation`` name ("RELATIVE"), the one to test
+    harmonic: bool | None
+    tempo_change_pct: float | None
+    tempo_factor: float | None  # ×1, ×2 (incoming counted double-time) or ×½; None if unknown
+    energy_change: int | None
+    tip: str
+    cost: float
+
+    def to_json(self) -> dict[str, object]:
+        """Plain JSON, tempo rounded to 0.01 %."""
+        out = asdict(self)
+        if self.tempo_change_pct is not None:
+            out["tempo_change_pct"] = round(self.tempo_change_pct, 2)
+        out["cost"] = round(self.cost, 4)
+        return out
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Set-level figures plus one report per transition."""
+
+    tracks: int
+    transitions_count: int
+    duration_s: float | None
+    total_cost: float
+    objective: float
+    harmonic_ok_pct: float | None
+    clash_pct: float | None
+    unknown_key_transitions: int
+    mean_tempo_change_pct: float | None
+    max_tempo_change_pct: float | None
+    within_3pct_share: float | None
+    unknown_tempo_transitions: int
+    arc: str | None
+    arc_rmse: float | None
+    same_artist_adjacencies: int
+    transitions: tuple[TransitionReport, ...]
+
+    def summary(self) -> dict[str, float | int | str | None]:
+        """The set-level figures only (what the AI layer's ``SetView.score`` takes)."""
+        out = {k: v for k, v in asdict(self).items() if k != "transitions"}
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+
+    def to_json(self) -> dict[str, object]:
+        """Figures plus per-transition reports."""
+        out: dict[str, object] = dict(self.summary())
+        out["transitions"] = [t.to_json() for t in self.transitions]
+        return out
+
+
+def mixing_tip(facts: TransitionFacts, outgoing_bpm: float | None) -> str:
+    """A one-line instruction: blend length or cut/echo out, and the pitch adjustment to use."""
+    change = facts.tempo_change_pct
+    size = abs(change) if change is not None else None
+    if size is None or facts.relation is None:
+        kind = "short blend (8–16 bars), check by ear: key or tempo unknown"
+    elif size > CUT_TEMPO_PCT:
+        kind = "cut on the downbeat: the tempos are too far apart to beatmatch"
+    elif facts.clash:
+        kind = "cut on a phrase boundary: the keys clash"
+    elif (
+        size > SEMITONE_TEMPO_PCT
+        or facts.relation_kind == "SEMITONE"
+        or (facts.harmonic is False and size > SMOOTH_TEMPO_PCT)
+    ):
+        kind = "echo out the outgoing track, then drop the next one clean"
+    elif facts.harmonic and size <= SMOOTH_TEMPO_PCT:
+        kind = "long blend (32 bars)"
+    else:
+        kind = "short blend (8–16 bars)"
+    if change is None or outgoing_bpm is None or size is None or size > CUT_TEMPO_PCT:
+        return kind
+    if abs(change) < 0.05:
+        pitch = "no pitch change"
+    else:
+        counted = ""
+        if facts.tempo_factor == 2.0:
+            counted = ", counted double-time"
+        elif facts.tempo_factor == 0.5:
+            counted = ", counted half-time"
+        pitch = f"pitch the next track {change:+.1f} % to {outgoing_bpm:.1f} BPM{counted}"
+    return f"{kind}; {pitch}"
+
+
+def score_order(
+    tracks: Sequence[Track],
+    *,
+    weights: CostWeights | None = None,
+    arc: Arc | None = None,
+    arc_weight: float = DEFAULT_ARC_WEIGHT,
+    overlap_s: float = 0.0,
+) -> Scorecard:
+    """The scorecard of ``tracks`` played in the order given."""
+    w = weights or CostWeights()
+    n = len(tracks)
+    matrix = cost_matrix(tracks, w)
+    reports: list[TransitionReport] = []
+    facts_list: list[TransitionFacts] = []
+    for k in range(n - 1):
+        a, b = tracks[k], tracks[k + 1]
+        facts = transition_facts(a, b, w)
+        facts_list.append(facts)
+        reports.append(
+            TransitionReport(
+                from_id=a.id,
+                to_id=b.id,
+                relation=facts.relation,
+                relation_kind=facts.relation_kind,
+                harmonic=facts.harmonic,
+                tempo_change_pct=facts.tempo_change_pct,
+                tempo_factor=facts.tempo_factor,
+                energy_change=facts.energy_change,
+                tip=mixing_tip(facts, a.bpm),
+                cost=float(matrix[k, k + 1]),
+            )
+        )
+    total = float(sum(matrix[k, k + 1] for k in range(n - 1)))
+    arc_m = arc_cost_matrix([t.energy for t in tracks], arc, n, arc_weight)
+    objective = total + (float(arc_m[np.arange(n), np.arange(n)].sum()) if arc_m is not None else 0)
+    keyed = [f for f in facts_list if f.relation is not None]
+    tempos = [abs(f.tempo_change_pct) for f in facts_list if f.tempo_change_pct is not None]
+    durations = [t.duration_s for t in tracks]
+    duration = None
+    if n and all(d is not None for d in durations):
+        duration = float(sum(d for d in durations if d is not None)) - overlap_s * max(0, n - 1)
+    return Scorecard(
+        tracks=n,
+        transitions_count=max(0, n - 1),
+        duration_s=duration,
+        total_cost=total,
+        objective=objective,
+        harmonic_ok_pct=100.0 * sum(bool(f.harmonic) for f in keyed) / len(keyed)
+        if keyed
+        else None,
+        clash_pct=100.0 * sum(bool(f.clash) for f in keyed) / len(keyed) if keyed else None,
+        unknown_key_transitions=len(facts_list) - len(keyed),
+        mean_tempo_change_pct=float(np.mean(tempos)) if tempos else None,
+        max_tempo_change_pct=float(np.max(tempos)) if tempos else None,
+        within_3pct_share=(
+            sum(t <= SMOOTH_TEMPO_PCT for t in tempos) / len(tempos) if tempos else None
+        ),
+        unknown_tempo_transitions=len(facts_list) - len(tempos),
+        arc=arc.name if arc is not None else None,
+        arc_rmse=arc_rmse([t.energy for t in tracks], arc),
+        same_artist_adjacencies=sum(f.same_artist for f in facts_list),
+        transitions=tuple(reports),
+    )

@@ -1,0 +1,339 @@
+"""Read the tags DJs rely on from every audio format they use, keeping where each value came from.
+
+``read_tags(path)`` never raises: a missing, empty, truncated, corrupt or non-audio file gives a
+:class:`TrackTags` whose ``error`` says what is wrong, so one bad file never stops a batch. Values that
+are present but unusable (BPM 0, a key in no known notation, energy 42) are left out and named in
+``warnings``.
+
+Formats: MP3 (ID3v2.2/2.3/2.4, ID3v1), FLAC, Ogg Vorbis, Opus, MP4/M4A (AAC, ALAC), AIFF (ID3 chunk),
+WAV (ID3 chunk, then RIFF INFO). Which tag holds which field is declared once in
+:mod:`service.dj.tracks`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.flac import FLAC
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from service.dj.keys import Key
+from service.dj.tracks import FIELDS, TrackField, fields_to_json
+from service.dj.values import parse_mik_comment
+
+__all__ = ["AUDIO_EXTENSIONS", "TrackTags", "iter_audio_files", "read_many", "read_tags"]
+
+log = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".alac",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".wav",
+        ".wave",
+    }
+)
+
+# Only the formats we read: mutagen then sniffs 7 candidates instead of its 30-odd.
+_TYPES: list[Any] = [MP3, FLAC, OggVorbis, OggOpus, MP4, AIFF, WAVE]
+_FORMAT = {
+    MP3: "mp3",
+    FLAC: "flac",
+    OggVorbis: "ogg",
+    OggOpus: "opus",
+    MP4: "m4a",
+    AIFF: "aiff",
+    WAVE: "wav",
+}
+_CODEC = {MP3: "mp3", FLAC: "flac", OggVorbis: "vorbis", OggOpus: "opus", AIFF: "pcm", WAVE: "pcm"}
+_SUPPORTED_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, AIFF or WAV"
+
+# Tag families in the order they are consulted for each container.
+_FAMILIES = {
+    MP3: ("id3",),
+    AIFF: ("id3",),
+    WAVE: ("id3", "riff"),
+    FLAC: ("vorbis",),
+    OggVorbis: ("vorbis",),
+    OggOpus: ("vorbis",),
+    MP4: ("mp4",),
+}
+
+
+# For each family, the fields it can hold and their tag names upper-cased (lookups ignore case).
+_PLANS: dict[str, tuple[tuple[TrackField, tuple[str, ...]], ...]] = {
+    family: tuple(
+        (f, tuple(t.upper() for t in getattr(f, family))) for f in FIELDS if getattr(f, family)
+    )
+    for family in ("id3", "vorbis", "mp4", "riff")
+}
+
+
+@dataclass(slots=True)
+class TrackTags:
+    """What one audio file says about itself.
+
+    ``sources`` maps each field to ``tag:<tag name>``, ``tag:comment`` (a Mixed In Key comment) or
+    ``file`` (the duration, from the audio stream).
+    """
+
+    path: str
+    format: str | None = None
+    codec: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    genre: str | None = None
+    label: str | None = None
+    isrc: str | None = None
+    year: int | None = None
+    comment: str | None = None
+    bpm: float | None = None
+    key: Key | None = None
+    energy: int | None = None
+    duration_s: float | None = None
+    bitrate: int | None = None  # kbit/s
+    sample_rate: int | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``aidj inspect --json`` prints (a contract other tools read)."""
+        return fields_to_json(self)
+
+
+# --- flattening each tag family into {LOOKUP NAME: (tag name as stored, first value)} -------------
+
+
+def _flatten_id3(tags: Any, prefix: str) -> dict[str, tuple[str, Any]]:
+    out: dict[str, tuple[str, Any]] = {}
+    comment_desc: str | None = None
+    for frame in tags.values():
+        fid = frame.FrameID
+        if fid == "COMM":
+            desc = frame.desc
+            # iTunes keeps gain and gapless data in described comments; they are not the DJ's.
+            if desc.lower().startswith("itun") or not frame.text:
+                continue
+            # Prefer the comment without a description (what every tagger shows as "Comment").
+            if comment_desc is None or (comment_desc and not desc):
+                out["COMM"] = (prefix + "COMM", str(frame.text[0]))
+                comment_desc = desc
+            continue
+        if fid[0] != "T" or not getattr(frame, "text", None):
+            continue
+        if fid == "TXXX":
+            out.setdefault(
+                "TXXX:" + frame.desc.upper(), (f"{prefix}TXXX:{frame.desc}", frame.text[0])
+            )
+        elif fid == "TCON":
+            genres = frame.genres
+            if genres:
+                out.setdefault("TCON", (prefix + "TCON", genres[0]))
+        else:
+            out.setdefault(fid, (prefix + fid, str(frame.text[0])))
+    return out
+
+
+def _flatten_vorbis(tags: Any) -> dict[str, tuple[str, Any]]:
+    out: dict[str, tuple[str, Any]] = {}
+    for name, value in tags:
+        out.setdefault(name.upper(), (name, value))
+    return out
+
+
+def _flatten_mp4(tags: Any) -> dict[str, tuple[str, Any]]:
+    out: dict[str, tuple[str, Any]] = {}
+    for name, items in tags.items():
+        if not items:
+            continue
+        value = items[0]
+        if isinstance(value, bytes):  # free-form atoms hold bytes (MP4FreeForm)
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, tuple):  # track/disc numbers, cover art: not ours
+            continue
+        out.setdefault(name.upper(), (name, value))
+    return out
+
+
+def _read_riff_info(path: str) -> dict[str, tuple[str, Any]]:
+    """RIFF ``LIST/INFO`` text chunks of a WAV file (mutagen reads only the ID3 chunk)."""
+    out: dict[str, tuple[str, Any]] = {}
+    with open(path, "rb") as fh:
+        header = fh.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return out
+        for _ in range(256):  # a WAV has a handful of chunks; bound the walk on garbage
+            head = fh.read(8)
+            if len(head) < 8:
+                break
+            cid, size = struct.unpack("<4sI", head)
+            if cid == b"LIST" and size >= 4 and fh.read(4) == b"INFO":
+                _parse_info_list(fh.read(min(size - 4, 1 << 20)), out)
+                break
+            fh.seek(size + (size & 1) - (4 if cid == b"LIST" and size >= 4 else 0), os.SEEK_CUR)
+    return out
+
+
+def _parse_info_list(data: bytes, out: dict[str, tuple[str, Any]]) -> None:
+    pos = 0
+    while pos + 8 <= len(data):
+        cid, size = struct.unpack_from("<4sI", data, pos)
+        raw = data[pos + 8 : pos + 8 + size].split(b"\x00", 1)[0]
+        pos += 8 + size + (size & 1)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode(
+                "cp1252", "replace"
+            )  # INFO predates Unicode; Windows tools write ANSI
+        name = cid.decode("latin-1")
+        out.setdefault(name.upper(), ("INFO:" + name, text))
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def _fill_fields(result: TrackTags, family: str, found: dict[str, tuple[str, Any]]) -> None:
+    """Set every still-empty field from ``found`` following the family's plan; first valid tag wins."""
+    for f, names in _PLANS[family]:
+        if getattr(result, f.name) is not None:
+            continue
+        for name in names:
+            hit = found.get(name)
+            if hit is None:
+                continue
+            tag, raw = hit
+            try:
+                value = f.parse(raw)
+            except ValueError as exc:
+                result.warnings.append(f"{tag}: {exc}; ignored")
+                continue
+            if value is not None:
+                setattr(result, f.name, value)
+                result.sources[f.name] = "tag:" + tag
+                break
+
+
+def _fill_from_comment(result: TrackTags) -> None:
+    """Mixed In Key writes "8A - Energy 6" into the comment: use it where no tag gave key or energy."""
+    if result.comment is None or (result.key is not None and result.energy is not None):
+        return
+    key, energy = parse_mik_comment(result.comment)
+    if result.key is None and key is not None:
+        result.key = key
+        result.sources["key"] = "tag:comment"
+    if result.energy is None and energy is not None:
+        result.energy = energy
+        result.sources["energy"] = "tag:comment"
+
+
+def _fill(result: TrackTags, audio: Any, path: str) -> None:
+    kind = type(audio)
+    result.format = _FORMAT[kind]
+    info = audio.info
+    length = getattr(info, "length", 0) or 0
+    if length > 0:
+        result.duration_s = round(float(length), 3)
+        result.sources["duration_s"] = "file"  # the audio stream's header, not a tag
+    bitrate = getattr(info, "bitrate", 0) or 0
+    result.bitrate = round(bitrate / 1000) if bitrate > 0 else None
+    # Opus always decodes at 48 kHz; mutagen gives no rate for it.
+    result.sample_rate = 48000 if kind is OggOpus else getattr(info, "sample_rate", None) or None
+    if kind is MP4:
+        codec = getattr(info, "codec", "") or ""
+        result.codec = "alac" if codec == "alac" else "aac" if codec.startswith("mp4a") else codec
+    else:
+        result.codec = _CODEC[kind]
+
+    tags = audio.tags
+    for family in _FAMILIES[kind]:
+        if family == "riff":
+            found = _read_riff_info(path)
+        elif tags is None:
+            continue
+        elif family == "id3":
+            version = getattr(tags, "version", (2, 4, 0))
+            found = _flatten_id3(tags, "ID3v1:" if version[0] < 2 else "")
+        elif family == "vorbis":
+            found = _flatten_vorbis(tags)
+        else:
+            found = _flatten_mp4(tags)
+        if found:
+            _fill_fields(result, family, found)
+    _fill_from_comment(result)
+
+
+def _diagnose(path: str, exc: BaseException | None) -> str:
+    """A sentence saying why a file could not be read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as err:
+        return f"cannot open the file: {err.strerror or err}"
+    if os.path.isdir(path):
+        return "is a folder, not an audio file"
+    if st.st_size == 0:
+        return "empty file (0 bytes)"
+    if exc is None:
+        return f"not an audio file we can read ({_SUPPORTED_TEXT})"
+    detail = str(exc).strip() or type(exc).__name__
+    return f"not a readable audio file (corrupt, truncated or not audio): {detail}"
+
+
+def read_tags(path: str | os.PathLike[str]) -> TrackTags:
+    """Read one file's tags and stream info; problems go to ``error``/``warnings``, never raised."""
+    path = os.fspath(path)
+    result = TrackTags(path=path)
+    try:
+        audio = mutagen.File(path, options=_TYPES)
+    except Exception as exc:  # mutagen raises many types for damaged files; none may stop a batch
+        result.error = _diagnose(path, exc)
+        return result
+    if audio is None:
+        result.error = _diagnose(path, None)
+        return result
+    try:
+        _fill(result, audio, path)
+    except Exception as exc:
+        log.warning("reading tags of %s failed", path, exc_info=True)
+        result.error = f"could not read the tags: {exc}"
+    return result
+
+
+def read_many(paths: Iterable[str | os.PathLike[str]]) -> Iterator[TrackTags]:
+    """Read every file in turn; each result stands alone, errors included."""
+    for path in paths:
+        yield read_tags(path)
+
+
+def iter_audio_files(folder: str | os.PathLike[str]) -> Iterator[str]:
+    """Audio files under ``folder`` (by extension), sorted, hidden files and folders skipped."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
+                yield os.path.join(root, name)

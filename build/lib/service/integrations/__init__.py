@@ -1,0 +1,1 @@
+"""Clients for the services the product talks to: Directus, Beatport, Paddle, mail."""

@@ -1,0 +1,1 @@
+"""RQ job functions, one module per pipeline; each exposes ``run(item_id)``."""

@@ -1,0 +1,167 @@
+"""A demo DJ and a small demo library, so a fresh stack has something to build a set from.
+
+The audio is real: short WAV files synthesised at setup (a kick on every beat under the key's tonic
+chord), tagged with BPM, key and energy the way DJ software writes them, plus an extended M3U8.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import wave
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from mutagen.id3 import ID3, TBPM, TCON, TIT2, TKEY, TPE1, TPUB, TXXX
+from mutagen.wave import WAVE
+
+from service.integrations.directus import DirectusClient, DirectusError
+from service.stack.access import role_id
+
+log = logging.getLogger(__name__)
+
+DEMO_EMAIL = "demo@aidjsets.example.com"
+DEMO_PASSWORD = "demo-dj-2026"
+SAMPLE_RATE = 22_050
+SECONDS = 12.0
+
+
+@dataclass(frozen=True)
+class DemoTrack:
+    """One demo track: what it is called and how it is tagged."""
+
+    artist: str
+    title: str
+    bpm: float
+    key: str  # as DJ software writes it in TKEY
+    tonic_pc: int
+    minor: bool
+    energy: int
+    genre: str
+    label: str
+
+    @property
+    def filename(self) -> str:
+        """The file name on disk and in the playlist."""
+        return f"{self.artist} - {self.title}.wav"
+
+
+DEMO_TRACKS = (
+    DemoTrack("Lumen Drift", "First Light", 122.0, "8A", 9, True, 3, "Deep House", "Dawn Audio"),
+    DemoTrack("Kasa Mori", "Harbour Lights", 123.0, "9A", 4, True, 4, "Deep House", "Dawn Audio"),
+    DemoTrack("Ines Valcourt", "Low Tide", 124.0, "9B", 7, False, 5, "House", "Shoreline"),
+    DemoTrack("The Quiet Assembly", "Second Wind", 124.0, "10A", 11, True, 5, "House", "Shoreline"),
+    DemoTrack("Ovo Sato", "Night Market", 125.0, "10B", 2, False, 6, "Tech House", "Metro Cuts"),
+    DemoTrack("Rhea Kallio", "Static Bloom", 126.0, "11A", 6, True, 7, "Tech House", "Metro Cuts"),
+    DemoTrack("Marek Ilves", "Copper Sky", 127.0, "12A", 1, True, 8, "Techno", "Iron Garden"),
+    DemoTrack("Delta Sine", "Pressure Point", 128.0, "1A", 8, True, 9, "Techno", "Iron Garden"),
+    DemoTrack(
+        "Nadia Ferro", "After Hours", 126.0, "12B", 4, False, 6, "Melodic Techno", "Afterglow"
+    ),
+    DemoTrack("Lumen Drift", "Last Light", 122.0, "8B", 0, False, 3, "Deep House", "Dawn Audio"),
+)
+
+
+def _synthesise(track: DemoTrack) -> np.ndarray:
+    """A kick on each beat under the tonic triad of the track's key, as 16-bit samples."""
+    t = np.arange(int(SAMPLE_RATE * SECONDS)) / SAMPLE_RATE
+    tonic_hz = 220.0 * 2 ** (((track.tonic_pc - 9) % 12) / 12)
+    third = 3 if track.minor else 4
+    chord = sum(np.sin(2 * math.pi * tonic_hz * 2 ** (step / 12) * t) for step in (0, third, 7)) / 3
+    beat = 60.0 / track.bpm
+    phase = np.mod(t, beat)
+    kick = np.sin(2 * math.pi * (50 + 90 * np.exp(-phase * 30)) * phase) * np.exp(-phase * 9)
+    mix = 0.35 * chord * (0.6 + 0.4 * np.exp(-phase * 3)) + 0.6 * kick
+    fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)
+    return (mix * fade * 0.8 * 32767).astype("<i2")
+
+
+def write_demo_library(folder: Path) -> tuple[list[Path], Path]:
+    """Write the tagged demo WAVs and ``demo.m3u8`` into ``folder`` (kept if already there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for track in DEMO_TRACKS:
+        path = folder / track.filename
+        paths.append(path)
+        if path.exists():
+            continue
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(_synthesise(track).tobytes())
+        audio = WAVE(path)
+        audio.add_tags()
+        tags: ID3 = audio.tags
+        tags.add(TIT2(encoding=3, text=track.title))
+        tags.add(TPE1(encoding=3, text=track.artist))
+        tags.add(TCON(encoding=3, text=track.genre))
+        tags.add(TPUB(encoding=3, text=track.label))
+        tags.add(TBPM(encoding=3, text=f"{track.bpm:g}"))
+        tags.add(TKEY(encoding=3, text=track.key))
+        tags.add(TXXX(encoding=3, desc="EnergyLevel", text=str(track.energy)))
+        audio.save()
+    playlist = folder / "demo.m3u8"
+    lines = ["#EXTM3U", "#PLAYLIST:AIDJSets demo"]
+    for track, path in zip(DEMO_TRACKS, paths, strict=True):
+        lines += [f"#EXTINF:{round(SECONDS)},{track.artist} - {track.title}", path.name]
+    playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths, playlist
+
+
+def seed_demo(service: DirectusClient, library: Path) -> dict[str, str]:
+    """Create the demo DJ with a token grant and its uploaded demo playlist, once."""
+    existing = service.list_items(
+        "directus_users", filter={"email": {"_eq": DEMO_EMAIL}}, fields=["id"]
+    )
+    if existing:
+        return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "user_id": existing[0]["id"]}
+    user = service.create_item(
+        "directus_users",
+        {
+            "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "role": role_id("DJ"),
+            "status": "active",
+            "email_verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "first_name": "Demo",
+            "display_name": "Demo DJ",
+            "age_confirmed": True,
+        },
+    )
+    grant = service.get_singleton("app_settings").get("signup_grant_tokens") or 0
+    try:
+        service.create_item(
+            "token_ledger",
+            {
+                "owner": user["id"],
+                "delta": grant,
+                "reason": "signup_grant",
+                "reference": f"signup:{user['id']}",
+            },
+        )
+    except DirectusError as exc:
+        if exc.code != "RECORD_NOT_UNIQUE":
+            raise
+    audio, playlist_file = write_demo_library(library)
+    folder = service.call("POST", "/folders", json={"name": f"upload {user['id'][:8]} demo"})
+    for path in audio:
+        service.upload_file(path, path.name, metadata={"folder": folder["id"]})
+    source = service.upload_file(
+        playlist_file, playlist_file.name, metadata={"folder": folder["id"]}
+    )
+    service.create_item(
+        "playlists",
+        {
+            "owner": user["id"],
+            "name": "AIDJSets demo",
+            "source_format": "m3u8",
+            "source_file": source["id"],
+            "upload_folder": folder["id"],
+            "status": "queued",
+        },
+    )
+    log.info("seeded the demo DJ %s with %d tokens and %d tracks", DEMO_EMAIL, grant, len(audio))
+    return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "user_id": user["id"]}

@@ -1,0 +1,1 @@
+"""Flask blueprints: site pages, /hooks/*, /api/*."""

@@ -1,0 +1,186 @@
+"""The DJ's library: the dashboard, uploading a playlist with its audio, and watching it import.
+
+An upload only records intent: the files go into a Directus folder of their own, a ``playlists`` row
+with ``status=queued`` points at them, and the ingest pipeline does the reading and matching.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import PurePath
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+
+from service import ledger, usage
+from service.dj.tags import AUDIO_EXTENSIONS
+from service.jobs.queue import enqueue
+from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
+
+log = logging.getLogger(__name__)
+
+# The playlist formats the ingest pipeline reads, by file name ending.
+PLAYLIST_FORMATS = {
+    ".m3u8": "m3u8",
+    ".m3u": "m3u",
+    ".xml": "rekordbox",
+    ".nml": "nml",
+    ".csv": "csv",
+}
+PLAYLIST_FIELDS = ("id", "name", "status", "progress", "error", "entry_count", "matched_count",
+                   "date_created", "finished_at")  # fmt: skip
+SET_LIST_FIELDS = ("id", "title", "status", "progress", "playlist.name", "date_created",
+                   "tokens_charged")  # fmt: skip
+
+
+def _is_xhr() -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> Any:
+    """Token balance and history, playlists and sets of the logged-in DJ."""
+    client = directus()
+    owner = current_user_id()
+    playlists = client.list_items(
+        "playlists",
+        filter={"owner": {"_eq": owner}},
+        fields=list(PLAYLIST_FIELDS),
+        sort=["-date_created"],
+        limit=100,
+    )
+    sets = client.list_items(
+        "sets",
+        filter={"owner": {"_eq": owner}},
+        fields=list(SET_LIST_FIELDS),
+        sort=["-date_created"],
+        limit=100,
+    )
+    return render_template(
+        "library/dashboard.html",
+        balance=ledger.balance(client, owner),
+        history=ledger.history(client, owner, limit=20),
+        playlists=playlists,
+        sets=sets,
+    )
+
+
+@bp.get("/playlists/new")
+@login_required
+def upload_form() -> Any:
+    """The upload page: one playlist file plus its audio files."""
+    return _upload_page(None)
+
+
+def _upload_page(error: str | None) -> str:
+    """The upload form; its file pickers offer exactly the formats the ingest job reads."""
+    return render_template(
+        "library/upload.html",
+        formats=sorted(PLAYLIST_FORMATS),
+        audio_extensions=sorted(AUDIO_EXTENSIONS),
+        error=error,
+    )
+
+
+def _upload_error(message: str, status: int = 400) -> Any:
+    if _is_xhr():
+        return jsonify(error=message), status
+    return _upload_page(message), status
+
+
+@bp.post("/playlists")
+@login_required
+def upload() -> Any:
+    """Store the playlist file and its audio in a new folder, record the playlist, start the import."""
+    source: FileStorage | None = request.files.get("playlist")
+    if source is None or not source.filename:
+        return _upload_error(
+            "Choose a playlist file (M3U8, M3U, Rekordbox XML, Traktor NML or CSV)."
+        )
+    suffix = PurePath(source.filename).suffix.lower()
+    source_format = PLAYLIST_FORMATS.get(suffix)
+    if source_format is None:
+        return _upload_error(
+            f"{PurePath(source.filename).name} is not a playlist file we read: "
+            "use M3U8, M3U, Rekordbox XML, Traktor NML or CSV."
+        )
+    audio = [f for f in request.files.getlist("audio") if f and f.filename]
+    skipped = [
+        f.filename for f in audio if PurePath(f.filename).suffix.lower() not in AUDIO_EXTENSIONS
+    ]
+    audio = [f for f in audio if PurePath(f.filename).suffix.lower() in AUDIO_EXTENSIONS]
+    name = request.form.get("name", "").strip()[:120] or PurePath(source.filename).stem[:120]
+
+    client = directus()
+    owner = current_user_id()
+    folder = client.call(
+        "POST", "/folders", json={"name": f"upload {owner[:8]} {secrets.token_hex(4)}"}
+    )
+    for item in audio:
+        client.upload_file(
+            item.stream, PurePath(item.filename).name, metadata={"folder": folder["id"]}
+        )
+    stored = client.upload_file(
+        source.stream, PurePath(source.filename).name, metadata={"folder": folder["id"]}
+    )
+    playlist = client.create_item(
+        "playlists",
+        {
+            "owner": owner,
+            "name": name,
+            "source_format": source_format,
+            "source_file": stored["id"],
+            "upload_folder": folder["id"],
+            "status": "queued",
+        },
+    )
+    enqueue("ingest", playlist["id"], connection=current_app.extensions["redis"])
+    log.info("playlist %s uploaded with %d audio files", playlist["id"], len(audio))
+    usage.record(client, current_app.config["SECRET_KEY"], owner, "upload",
+                 value=request.content_length, detail=source_format)  # fmt: skip
+    if skipped:
+        flash(
+            f"Skipped {len(skipped)} file(s) that are not audio: {', '.join(skipped[:5])}", "info"
+        )
+    target = url_for("site.playlist", playlist_id=playlist["id"])
+    if _is_xhr():
+        return jsonify(redirect=target), 201
+    return redirect(target, code=303)
+
+
+@bp.get("/playlists/<playlist_id>")
+@login_required
+def playlist(playlist_id: str) -> Any:
+    """A playlist's import status, its problem report in plain words, and its tracks."""
+    item = owned_or_404("playlists", playlist_id, (*PLAYLIST_FIELDS, "problems", "source_format"))
+    entries = []
+    if item["status"] == "done":
+        entries = directus().list_items(
+            "playlist_tracks",
+            filter={"playlist": {"_eq": playlist_id}},
+            fields=["position", "raw_entry", "track.id", "track.title", "track.artist",
+                    "track.bpm", "track.key", "track.energy", "track.duration_s"],
+            sort=["position"],
+            limit=-1,
+        )  # fmt: skip
+    return render_template("library/playlist.html", playlist=item, entries=entries)
+
+
+@bp.get("/playlists/<playlist_id>/status")
+@login_required
+def playlist_status(playlist_id: str) -> Any:
+    """Import status for the progress bar (polled by status.js)."""
+    item = owned_or_404("playlists", playlist_id, ("status", "progress", "error"))
+    return jsonify(
+        status=item["status"], progress=item.get("progress") or 0, error=item.get("error")
+    )
+
+
+def require_owned_playlist(playlist_id: str | None) -> dict[str, Any]:
+    """A playlist of the logged-in DJ (404 otherwise), for pages that start from one."""
+    if not playlist_id:
+        abort(404)
+    return owned_or_404("playlists", playlist_id, ("id", "name", "status"))
