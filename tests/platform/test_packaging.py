@@ -5,6 +5,7 @@ answers /readyz against the test stack."""
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -29,9 +30,16 @@ def installed(tmp_path_factory) -> Path:
     """A venv holding only our wheel; the dependencies are borrowed from the test venv's site
     packages, listed after its own (so no editable install or checkout is seen)."""
     work = tmp_path_factory.mktemp("packaging")
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = work / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "requirements.txt"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    shutil.copytree(REPO_ROOT / "service", source / "service",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"),
-         str(REPO_ROOT)],
+         str(source)],
         check=True, capture_output=True,
     )  # fmt: skip
     wheel = next((work / "dist").glob("aidjsets-*.whl"))

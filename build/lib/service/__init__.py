@@ -1,1 +1,0 @@
-"""AIDJSets service: the site, the webhooks, the jobs and the DJ domain code."""

@@ -1,1 +1,0 @@
-"""Clients for the services the product talks to: Directus, Beatport, Paddle, mail."""

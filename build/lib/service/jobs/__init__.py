@@ -1,1 +1,0 @@
-"""RQ job functions, one module per pipeline; each exposes ``run(item_id)``."""

@@ -1,1 +1,0 @@
-"""Flask blueprints: site pages, /hooks/*, /api/*."""
