@@ -1,0 +1,65 @@
+"""Filling an entry's fields from what a format wrote, through the one field table."""
+
+from __future__ import annotations
+
+from service.dj.playlists.model import Limits, PoolEntry, PoolError, Problem
+from service.dj.playlists.paths import normalise_location
+from service.dj.tracks import TrackField
+from service.dj.values import parse_mik_comment
+
+__all__ = ["check_count", "entry_from", "fill_from_comment", "set_field"]
+
+
+def set_field(
+    entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
+) -> None:
+    """Parse ``raw`` as field ``f`` into ``entry``; an unusable value becomes a problem."""
+    try:
+        value = f.parse(raw)
+    except ValueError as exc:
+        problems.append(Problem(entry.line, f"{label}: {exc}; ignored"))
+        return
+    if value is not None:
+        setattr(entry, f.name, value)
+
+
+def fill_from_comment(entry: PoolEntry) -> None:
+    """Key and energy from a Mixed In Key comment, where the format gave none."""
+    if entry.comment is not None and (entry.key is None or entry.energy is None):
+        key, energy = parse_mik_comment(entry.comment)
+        entry.key = entry.key or key
+        entry.energy = entry.energy if entry.energy is not None else energy
+
+
+def check_count(entries: list[PoolEntry], limits: Limits) -> None:
+    """Refuse a playlist once it holds more entries than the limit."""
+    if len(entries) >= limits.max_entries:
+        raise PoolError(f"more than {limits.max_entries:,} entries; split the playlist")
+
+
+def entry_from(
+    line: int,
+    raw: str,
+    location: str | None,
+    values: dict[str, str],
+    columns: list[tuple[TrackField, str]],
+    base: str,
+    problems: list[Problem],
+) -> PoolEntry | None:
+    """Build an entry from attribute values; None (with a problem) when the location is unusable."""
+    entry = PoolEntry(line=line, raw=raw)
+    if location:
+        try:
+            loc = normalise_location(location, base)
+        except ValueError as exc:
+            problems.append(Problem(line, f"{exc}; skipped"))
+            return None
+        entry.path, entry.url = loc.path, loc.url
+    for f, label in columns:
+        if getattr(entry, f.name) is not None:
+            continue  # an earlier source for the same field already gave a value
+        raw_value = values.get(label)
+        if raw_value not in (None, ""):
+            set_field(entry, f, raw_value, label, problems)
+    fill_from_comment(entry)
+    return entry

@@ -1,0 +1,111 @@
+"""M3U and extended M3U8: paths one per line, ``#EXTINF`` and the per-entry directives players write."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from service.dj.playlists.fields import check_count
+from service.dj.playlists.model import Limits, Playlist, PoolEntry, Problem
+from service.dj.playlists.paths import normalise_location
+from service.dj.playlists.text import LINE_SPLIT, legacy_problem
+from service.dj.values import parse_duration, parse_text
+
+__all__ = ["parse_m3u"]
+
+_EXTINF_RE = re.compile(r"^#EXTINF:\s*(-?\d+(?:[.,]\d+)?)[^,]*(?:,(.*))?$", re.IGNORECASE)
+_ARTIST_TITLE_RE = re.compile(r"\s+[-–—]\s+")
+# Per-entry directives some players write beside #EXTINF.
+_PENDING_DIRECTIVES = {"#EXTART:": "artist", "#EXTALB:": "album", "#EXTGENRE:": "genre"}
+
+
+@dataclass(slots=True)
+class _ExtInf:
+    line: int
+    duration_s: float | None
+    artist: str | None
+    title: str | None
+
+
+def _parse_extinf(text: str, line: int) -> _ExtInf | None:
+    m = _EXTINF_RE.match(text)
+    if m is None:
+        return None
+    try:
+        duration = parse_duration(m[1].replace(",", ".")) if not m[1].startswith("-") else None
+    except ValueError:
+        duration = None
+    display = parse_text(m[2])
+    artist = title = None
+    if display:
+        parts = _ARTIST_TITLE_RE.split(display, maxsplit=1)
+        if len(parts) == 2 and parts[0] and parts[1]:
+            artist, title = parts[0].strip(), parts[1].strip()
+        else:
+            title = display
+    return _ExtInf(line, duration, artist, title)
+
+
+def parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
+    """Entries of an M3U/M3U8 text, with ``#EXTINF`` duration, artist and title."""
+    result = Playlist("m3u", encoding, problems=legacy_problem(encoding))
+    problems = result.problems
+    pending: _ExtInf | None = None
+    extras: dict[str, str] = {}
+    for no, line in enumerate(LINE_SPLIT.split(text), 1):
+        if len(line) > limits.max_line_chars:
+            problems.append(
+                Problem(
+                    no,
+                    f"line is {len(line):,} characters long (limit "
+                    f"{limits.max_line_chars:,}); skipped",
+                )
+            )
+            continue
+        if "\x00" in line:
+            problems.append(Problem(no, "line contains a NUL byte; skipped"))
+            continue
+        stripped = line.strip().lstrip("\ufeff")
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            upper = stripped.upper()
+            if upper.startswith("#EXTINF:"):
+                if pending is not None:
+                    problems.append(
+                        Problem(pending.line, "#EXTINF not followed by a track; ignored")
+                    )
+                pending = _parse_extinf(stripped, no)
+                if pending is None:
+                    problems.append(Problem(no, "#EXTINF without a duration; ignored"))
+            elif upper.startswith("#PLAYLIST:"):
+                result.name = parse_text(stripped[10:])
+            else:
+                for prefix, name in _PENDING_DIRECTIVES.items():
+                    if upper.startswith(prefix):
+                        value = parse_text(stripped[len(prefix) :])
+                        if value:
+                            extras[name] = value
+            continue  # #EXTM3U, other directives and comments are not entries
+        try:
+            loc = normalise_location(stripped, base)
+        except ValueError as exc:
+            problems.append(Problem(no, f"{exc}; skipped"))
+            pending, extras = None, {}
+            continue
+        check_count(result.entries, limits)
+        entry = PoolEntry(line=no, raw=line, path=loc.path, url=loc.url)
+        if pending is not None:
+            entry.duration_s, entry.artist, entry.title = (
+                pending.duration_s,
+                pending.artist,
+                pending.title,
+            )
+        for name, value in extras.items():
+            if getattr(entry, name) is None:
+                setattr(entry, name, value)
+        pending, extras = None, {}
+        result.entries.append(entry)
+    if pending is not None:
+        problems.append(Problem(pending.line, "#EXTINF not followed by a track; ignored"))
+    return result
