@@ -167,12 +167,15 @@ def _flatten_vorbis(tags: Any) -> dict[str, tuple[str, Any]]:
 def _flatten_mp4(tags: Any) -> dict[str, tuple[str, Any]]:
     out: dict[str, tuple[str, Any]] = {}
     for name, items in tags.items():
+        # iTunes flags (compilation ``cpil``, gapless ``pgap``, podcast ``pcst``) are one bare bool
+        if not isinstance(items, list):
+            items = [items]
         if not items:
             continue
         value = items[0]
         if isinstance(value, bytes):  # free-form atoms hold bytes (MP4FreeForm)
             value = value.decode("utf-8", "replace")
-        elif isinstance(value, tuple):  # track/disc numbers, cover art: not ours
+        elif isinstance(value, tuple) or name == "covr":  # track/disc numbers, cover art
             continue
         out.setdefault(name.upper(), (name, value))
     return out
@@ -270,20 +273,40 @@ def _fill(result: TrackTags, audio: Any, path: str) -> None:
 
     tags = audio.tags
     for family in _FAMILIES[kind]:
-        if family == "riff":
-            found = _read_riff_info(path)
-        elif tags is None:
+        if family != "riff" and tags is None:
             continue
-        elif family == "id3":
-            version = getattr(tags, "version", (2, 4, 0))
-            found = _flatten_id3(tags, "ID3v1:" if version[0] < 2 else "")
-        elif family == "vorbis":
-            found = _flatten_vorbis(tags)
-        else:
-            found = _flatten_mp4(tags)
+        try:
+            found = _flatten(family, tags, path)
+        except (
+            Exception
+        ) as exc:  # one unreadable tag block must not cost the stream info or the rest
+            log.warning("reading the %s tags of %s failed", family, path, exc_info=True)
+            result.warnings.append(
+                f"the {_FAMILY_NAMES[family]} could not be read ({exc}); ignored"
+            )
+            continue
         if found:
             _fill_fields(result, family, found)
     _fill_from_comment(result)
+
+
+_FAMILY_NAMES = {
+    "id3": "ID3 tag",
+    "vorbis": "Vorbis comments",
+    "mp4": "MP4 tags",
+    "riff": "RIFF INFO chunk",
+}
+
+
+def _flatten(family: str, tags: Any, path: str) -> dict[str, tuple[str, Any]]:
+    if family == "riff":
+        return _read_riff_info(path)
+    if family == "id3":
+        version = getattr(tags, "version", (2, 4, 0))
+        return _flatten_id3(tags, "ID3v1:" if version[0] < 2 else "")
+    if family == "vorbis":
+        return _flatten_vorbis(tags)
+    return _flatten_mp4(tags)
 
 
 def _diagnose(path: str, exc: BaseException | None) -> str:

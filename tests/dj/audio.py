@@ -16,7 +16,7 @@ import mutagen
 import numpy as np
 import soundfile as sf
 from mutagen import id3
-from mutagen.mp4 import MP4FreeForm
+from mutagen.mp4 import MP4Cover, MP4FreeForm
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -148,6 +148,25 @@ def tag_mp4(path: Path, values: dict[str, str]) -> None:
             audio[atom] = [MP4FreeForm(value.encode("utf-8"))]
         else:
             audio[atom] = [value]
+    audio.save()
+
+
+def add_itunes_atoms(path: Path) -> None:
+    """The atoms iTunes and Apple Music write besides the text ones: flags, numbers, cover art.
+
+    ``cpil`` (compilation), ``pgap`` (gapless), ``pcst`` (podcast) are single bools in
+    mutagen, not lists; ``rtng``/``stik``/``tmpo`` lists of ints; ``trkn``/``disk`` lists of tuples.
+    """
+    audio = mutagen.File(path)
+    audio["cpil"] = True
+    audio["pgap"] = True
+    audio["pcst"] = False
+    audio["rtng"] = [0]
+    audio["stik"] = [1]
+    audio["tmpo"] = [128]
+    audio["trkn"] = [(3, 12)]
+    audio["disk"] = [(1, 2)]
+    audio["covr"] = [MP4Cover(b"\x89PNG\r\n\x1a\n" + bytes(32), MP4Cover.FORMAT_PNG)]
     audio.save()
 
 

@@ -144,6 +144,23 @@ def test_mp4_integer_tempo_atom(tmp_path: Path) -> None:
     assert tags.sources["bpm"] == "tag:tmpo"
 
 
+@pytest.mark.parametrize("kind", ["m4a-aac", "m4a-alac"])
+def test_itunes_compilation_and_gapless_flags_keep_every_tag(tmp_path: Path, kind: str) -> None:
+    path = make(tmp_path, kind, FULL)
+    audio.add_itunes_atoms(path)
+    tags = read_tags(path)
+    assert tags.error is None and tags.warnings == []
+    assert (tags.title, tags.artist, tags.album, tags.year) == (
+        "Strobe",
+        "deadmau5",
+        "For Lack of a Better Name",
+        2009,
+    )
+    assert tags.key is not None and tags.key.camelot == "8A"
+    assert (tags.bpm, tags.energy, tags.label) == (128.0, 6, "mau5trap")
+    assert tags.duration_s is not None and tags.duration_s > 0
+
+
 @pytest.mark.parametrize("kind", ["mp3", "flac", "m4a-aac", "wav"])
 def test_mixed_in_key_comment_gives_key_and_energy(tmp_path: Path, kind: str) -> None:
     tags = read_tags(make(tmp_path, kind, {"comment": "8A - Energy 6"}))
