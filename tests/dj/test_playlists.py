@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from service.dj.exports import to_m3u8
 from service.dj.playlists import (
     Limits,
     PoolError,
@@ -15,6 +18,7 @@ from service.dj.playlists import (
     parse_playlist,
     read_playlist,
 )
+from service.dj.tracks import Track
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -72,6 +76,49 @@ def test_extended_m3u_entries_and_directives() -> None:
     baby = lines[12]
     assert (baby.artist, baby.title, baby.duration_s) == ("Four Tet", "Baby", 301.5)
     assert lines[14].artist is None and lines[14].title == "Just A Title"
+
+
+@pytest.mark.parametrize(
+    ("line", "duration", "artist", "title"),
+    [
+        ("#EXTINF:367,4 Hero - Morning Child", 367.0, "4 Hero", "Morning Child"),
+        ("#EXTINF:163,60 Minute Man - The Dominoes", 163.0, "60 Minute Man", "The Dominoes"),
+        ("#EXTINF:245,808 State - Pacific 202", 245.0, "808 State", "Pacific 202"),
+        ("#EXTINF:301.5,2 Unlimited - No Limit", 301.5, "2 Unlimited", "No Limit"),
+        ('#EXTINF:200 tvg-name="Live, loud",5ive - Keep On Movin', 200.0, "5ive", "Keep On Movin"),
+        ("#EXTINF:-1,1000 Clowns - Not The Only One", None, "1000 Clowns", "Not The Only One"),
+        ("#EXTINF:0,10cc - Dreadlock Holiday", None, "10cc", "Dreadlock Holiday"),
+    ],
+)
+def test_extinf_duration_ends_at_the_first_comma(
+    line: str, duration: float | None, artist: str, title: str
+) -> None:
+    (entry,) = m3u(f"#EXTM3U\n{line}\na.mp3\n").entries
+    assert (entry.duration_s, entry.artist, entry.title) == (duration, artist, title)
+
+
+_WORDS = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Cn", "Zl", "Zp"), blacklist_characters="-–—\ufeff"
+    ),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: s.strip() == s)
+
+
+@given(st.lists(st.tuples(_WORDS, _WORDS, st.integers(min_value=1, max_value=36_000)), max_size=8))
+def test_any_artist_title_and_length_survive_our_m3u8_export(
+    rows: list[tuple[str, str, int]],
+) -> None:
+    tracks = [
+        Track(id=f"t{i}", path=f"/music/{i}.mp3", artist=a, title=t, duration_s=float(d))
+        for i, (a, t, d) in enumerate(rows)
+    ]
+    parsed = parse_playlist(to_m3u8(tracks).encode("utf-8"), filename="set.m3u8")
+    assert parsed.problems == []
+    assert [(e.artist, e.title, e.duration_s, e.path) for e in parsed.entries] == [
+        (t.artist, t.title, t.duration_s, t.path) for t in tracks
+    ]
 
 
 def test_plain_m3u_without_header() -> None:

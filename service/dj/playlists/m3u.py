@@ -13,7 +13,11 @@ from service.dj.values import parse_duration, parse_text
 
 __all__ = ["parse_m3u"]
 
-_EXTINF_RE = re.compile(r"^#EXTINF:\s*(-?\d+(?:[.,]\d+)?)[^,]*(?:,(.*))?$", re.IGNORECASE)
+# ``#EXTINF:<seconds>[ attributes],<display>``: the first comma outside quoted attribute values ends
+# the duration, so "367,4 Hero - Morning Child" is 367 s by "4 Hero" (no writer uses a decimal comma).
+_EXTINF_RE = re.compile(
+    r'^#EXTINF:\s*(-?\d+(?:\.\d+)?)(?:(?:[^,"]|"[^"]*")*|[^,]*)(?:,(.*))?$', re.IGNORECASE
+)
 _ARTIST_TITLE_RE = re.compile(r"\s+[-–—]\s+")
 # Per-entry directives some players write beside #EXTINF.
 _PENDING_DIRECTIVES = {"#EXTART:": "artist", "#EXTALB:": "album", "#EXTGENRE:": "genre"}
@@ -32,7 +36,7 @@ def _parse_extinf(text: str, line: int) -> _ExtInf | None:
     if m is None:
         return None
     try:
-        duration = parse_duration(m[1].replace(",", ".")) if not m[1].startswith("-") else None
+        duration = parse_duration(m[1]) if not m[1].startswith("-") else None
     except ValueError:
         duration = None
     display = parse_text(m[2])
