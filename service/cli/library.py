@@ -38,6 +38,16 @@ def _describe(tags: TrackTags) -> str:
     return "\n".join(lines)
 
 
+#: ``--playlist NAME``, the same choice for ``aidj playlist`` and ``aidj set build|score|costs``.
+playlist_option = click.option(
+    "--playlist",
+    "playlist_name",
+    metavar="NAME",
+    help="One playlist inside a Rekordbox or Traktor collection: its Folder/Name path, or its "
+    "name alone when that is unique (a name may contain '/').",
+)
+
+
 @click.command("inspect")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per file.")
@@ -69,12 +79,7 @@ def inspect_command(files: tuple[str, ...], as_json: bool) -> None:
     type=click.Path(file_okay=False),
     help="Library root: relative entries may not climb above it (default: the playlist's folder).",
 )
-@click.option(
-    "--playlist",
-    "playlist_name",
-    metavar="NAME",
-    help="One playlist inside a Rekordbox or Traktor collection (name or Folder/Name).",
-)
+@playlist_option
 @click.option(
     "--max-entries",
     type=click.IntRange(min=1),

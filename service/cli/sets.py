@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from service.cli.library import playlist_option
 from service.dj.arcs import ArcError, parse_arc
 from service.dj.costs import CostWeights, cost_matrix
 from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
@@ -69,9 +70,9 @@ def parse_bpm_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _load(command: str, pool_path: str) -> Pool:
+def _load(command: str, pool_path: str, playlist: str | None = None) -> Pool:
     try:
-        pool = load_pool(pool_path)
+        pool = load_pool(pool_path, playlist=playlist)
     except PoolError as exc:
         _fail(command, str(exc))
         raise  # unreachable, for type checkers
@@ -127,6 +128,7 @@ def set_group() -> None:
 
 @set_group.command("build")
 @click.argument("pool_path", metavar="POOL", type=click.Path())
+@playlist_option
 @click.option(
     "--duration", help="Target length (90m, 1h30m, 1:30:00); without it every track is ordered."
 )
@@ -188,6 +190,7 @@ def set_group() -> None:
 )
 def build_command(
     pool_path: str,
+    playlist_name: str | None,
     duration: str | None,
     tolerance: float,
     arc_text: str,
@@ -247,7 +250,7 @@ def build_command(
         weights=CostWeights(keylock=keylock),
         overlap_s=overlap,
     )
-    pool = _load("build", pool_path)
+    pool = _load("build", pool_path, playlist_name)
     try:
         planned = plan_set(pool.tracks, request)
     except SetError as exc:
@@ -284,6 +287,7 @@ def build_command(
 
 @set_group.command("score")
 @click.argument("pool_path", metavar="POOL", type=click.Path())
+@playlist_option
 @click.option(
     "--arc", "arc_text", default="journey", show_default=True, help="Arc to measure against."
 )
@@ -291,14 +295,19 @@ def build_command(
 @click.option("--overlap", type=float, default=DEFAULT_OVERLAP_S, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {tracks, transitions, score}.")
 def score_command(
-    pool_path: str, arc_text: str, keylock: bool, overlap: float, as_json: bool
+    pool_path: str,
+    playlist_name: str | None,
+    arc_text: str,
+    keylock: bool,
+    overlap: float,
+    as_json: bool,
 ) -> None:
     """The scorecard of POOL played in the order given."""
     try:
         arc = parse_arc(arc_text)
     except ArcError as exc:
         _fail("score", str(exc))
-    pool = _load("score", pool_path)
+    pool = _load("score", pool_path, playlist_name)
     card = score_order(
         pool.tracks, weights=CostWeights(keylock=keylock), arc=arc, overlap_s=overlap
     )
@@ -316,11 +325,12 @@ def score_command(
 
 @set_group.command("costs")
 @click.argument("pool_path", metavar="POOL", type=click.Path())
+@playlist_option
 @click.option("--keylock", is_flag=True, help="Compare keys as tagged (keylock on).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {tracks: [{id, path}], matrix}.")
-def costs_command(pool_path: str, keylock: bool, as_json: bool) -> None:
+def costs_command(pool_path: str, playlist_name: str | None, keylock: bool, as_json: bool) -> None:
     """The transition cost matrix the solver uses for POOL (row = from, column = to)."""
-    pool = _load("costs", pool_path)
+    pool = _load("costs", pool_path, playlist_name)
     matrix = cost_matrix(pool.tracks, CostWeights(keylock=keylock))
     payload = {
         "tracks": [{"id": t.id, "path": t.path} for t in pool.tracks],

@@ -135,11 +135,13 @@ def merge_entry_and_tags(
             value = candidates.get(name)
             if value is not None:
                 values[name] = value
-                sources[name] = (
-                    tags.sources.get(name, "tag")
-                    if origin == "tags" and tags
-                    else f"playlist:{fmt}"
-                )
+                if origin == "tags" and tags:
+                    sources[name] = tags.sources.get(name, "tag")
+                else:
+                    # a format with several places for a key says which one gave it
+                    spots = entry.keys.items() if name == "key" else ()
+                    spot = next((s for s, k in spots if k == value), None)
+                    sources[name] = f"playlist:{fmt}" + (f":{spot}" if spot else "")
                 break
     return values, sources
 
@@ -177,6 +179,10 @@ def load_pool(
     """
     path = os.fspath(path)
     if os.path.isdir(path):
+        if playlist is not None:
+            raise PoolError(
+                "choosing a playlist by name works for Rekordbox and Traktor collections only"
+            )
         return _from_folder(path)
     if not os.path.exists(path):
         raise PoolError(f"{path}: no such file or folder")

@@ -20,7 +20,7 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from service.dj import values
-from service.dj.keys import Key, parse_key
+from service.dj.keys import Key
 
 __all__ = ["FIELDS", "FIELDS_BY_NAME", "Track", "TrackField", "csv_header_key", "fields_to_json"]
 
@@ -33,7 +33,7 @@ def fields_to_json(record: Any) -> dict[str, Any]:
         if isinstance(value, Key):
             value = value.to_json()
         elif isinstance(value, Mapping):
-            value = dict(value)
+            value = {k: v.to_json() if isinstance(v, Key) else v for k, v in value.items()}
         elif isinstance(value, list | tuple):
             value = list(value)
         out[spec.name] = value
@@ -45,7 +45,8 @@ class Track:
     """One track of a pool, with where each value came from.
 
     ``sources`` maps a field name to its origin: ``tag:<tag name>`` (e.g. ``tag:TBPM``),
-    ``tag:comment`` (a Mixed In Key comment), ``playlist:<format>`` (``playlist:rekordbox``…),
+    ``tag:comment`` (a Mixed In Key comment), ``playlist:<format>`` (``playlist:rekordbox``…; for a
+    key the format keeps in several places, which one: ``playlist:nml:INFO@KEY``),
     ``beatport``, ``analysis`` (detected from the audio) or ``dj`` (the DJ's own correction).
     """
 
@@ -192,14 +193,15 @@ FIELDS: tuple[TrackField, ...] = (
     ),
     TrackField(
         "key",
-        parse_key,
+        values.parse_key_value,
         id3=("TKEY", "TXXX:INITIALKEY", "TXXX:KEY"),
         vorbis=("INITIALKEY", "KEY", "INITIAL_KEY"),
         mp4=("----:com.apple.iTunes:initialkey", "----:com.apple.iTunes:KEY"),
         directus="key",
         rekordbox="Tonality",
-        # MUSICAL_KEY is Traktor's own analysis (0–23); INFO KEY is its display text.
-        nml=("MUSICAL_KEY@VALUE", "INFO@KEY"),
+        # INFO KEY is the key text the DJ sees and edits in Traktor (and what Mixed In Key writes);
+        # MUSICAL_KEY is Traktor's own detection (0–23). The text wins; the detection fills in.
+        nml=("INFO@KEY", "MUSICAL_KEY@VALUE"),
         csv=("key", "initialkey", "musicalkey", "tonality", "camelot"),
     ),
     TrackField(

@@ -7,6 +7,7 @@ Each parser takes what a tag, a playlist or a CSV cell holds and returns the can
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from service.dj.keys import Key, KeyParseError, parse_key
 
@@ -17,6 +18,7 @@ __all__ = [
     "parse_duration",
     "parse_energy",
     "parse_isrc",
+    "parse_key_value",
     "parse_mik_comment",
     "parse_text",
     "parse_year",
@@ -30,6 +32,8 @@ MAX_BPM = 300.0
 _BPM_RE = re.compile(r"^\s*(\d{1,5}(?:[.,]\d+)?)\s*(?:bpm)?\s*$", re.IGNORECASE)
 _ENERGY_RE = re.compile(r"^\s*(\d{1,2})(?:[.,]0+)?\s*$")
 _YEAR_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+# What tools write for "no year": Rekordbox Year="0", ID3 "0000", Traktor "0/0/0".
+_NO_YEAR_RE = re.compile(r"^[0\s/.:-]+$")
 _ISRC_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
 _CLOCK_RE = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)\s*$")
 _BARE_RE = re.compile(r"^(\d+(?:[.,]\d+)?)$")
@@ -99,9 +103,9 @@ def parse_energy(value: object) -> int | None:
 
 
 def parse_year(value: object) -> int | None:
-    """The year from ``2019``, ``"2019-05-03"`` or ``"03/05/2019"``."""
+    """The year from ``2019``, ``"2019-05-03"`` or ``"03/05/2019"``; ``0`` (Rekordbox: none) is None."""
     text = parse_text(value)
-    if text is None:
+    if text is None or _NO_YEAR_RE.match(text):
         return None
     m = _YEAR_RE.search(text)
     if not m or not 1000 <= int(m[1]) <= 2999:
@@ -149,6 +153,21 @@ def parse_duration(value: object, *, bare_unit: str = "s") -> float | None:
     if seconds <= 0:
         return None
     return round(seconds, 3)
+
+
+# What tools write in a key field for "no key": Traktor "off" when key detection is off, blanks
+# and dashes from spreadsheets. Traktor's numeric "0" is C major, not one of these.
+_NO_KEY = frozenset({"off", "none", "n/a", "na", "-", "--", "?", "unknown"})
+
+
+def parse_key_value(value: object) -> Key | None:
+    """A key from any notation :func:`service.dj.keys.parse_key` reads; empty or "off" is None."""
+    if value is None or isinstance(value, Key | int | Mapping):
+        return parse_key(value) if value is not None else None
+    text = parse_text(value)
+    if text is None or text.casefold() in _NO_KEY:
+        return None
+    return parse_key(text)
 
 
 def parse_mik_comment(value: object) -> tuple[Key | None, int | None]:

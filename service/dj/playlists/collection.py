@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
 from service.dj.playlists.model import Playlist, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import flag_duplicates
 
-__all__ = ["run_xml", "select", "xml_parser"]
+__all__ = ["CollectionPlaylist", "choose", "run_xml", "select", "xml_parser"]
 
 
 def xml_parser(result: Playlist) -> Any:
@@ -44,28 +45,68 @@ def run_xml(parser: Any, data: bytes, result: Playlist, what: str) -> None:
         )
 
 
+@dataclass(slots=True)
+class CollectionPlaylist:
+    """A playlist inside a collection: its folders and name as written, and the tracks it names."""
+
+    names: tuple[str, ...]  # folders, then the playlist's own name; any of them may hold a "/"
+    key_type: int  # how ``items`` name tracks (Rekordbox: 0 by TrackID, 1 by Location)
+    items: list[tuple[int, str]] = field(default_factory=list)  # (line, track key)
+
+    @property
+    def name(self) -> str:
+        """The playlist's own name."""
+        return self.names[-1]
+
+    @property
+    def path(self) -> str:
+        """Folders and name joined by ``/`` (what ``--playlist`` also accepts)."""
+        return "/".join(self.names)
+
+
+def _shown(found: CollectionPlaylist) -> str:
+    return repr(found.path)  # what --playlist accepts, quoted: names may hold spaces and commas
+
+
+def choose(lists: list[CollectionPlaylist], wanted: str) -> CollectionPlaylist:
+    """The playlist ``wanted`` names: its full path (``Folder/Name``), else its name alone.
+
+    A name with ``/`` in it (Traktor names history playlists ``3/23/2017``) is matched whole. No
+    match, or several, is a :class:`PoolError` listing the candidates.
+    """
+    candidates = [p for p in lists if p.path == wanted] or [p for p in lists if p.name == wanted]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        names = ", ".join(_shown(p) for p in lists) or "none"
+        raise PoolError(f"no playlist named {wanted!r} in the collection (playlists: {names})")
+    shown = [_shown(p) for p in candidates]
+    if len(set(shown)) < len(shown):
+        raise PoolError(
+            f"{len(candidates)} playlists are named {wanted!r} in the same folder "
+            f"({', '.join(shown)}); rename one in your DJ software"
+        )
+    raise PoolError(
+        f"{len(candidates)} playlists are named {wanted!r}: {', '.join(shown)}; "
+        "give the folder too (Folder/Name)"
+    )
+
+
 def select(
     result: Playlist,
     lookup: Callable[[int, str], PoolEntry | None],
-    lists: list[tuple[str, int, list[tuple[int, str]]]],
+    lists: list[CollectionPlaylist],
     wanted: str | None,
 ) -> None:
     """Report the playlists inside a collection; with ``wanted``, keep only that one's entries."""
-    result.playlists = [
-        {"name": path.rsplit("/", 1)[-1], "path": path, "entries": len(items)}
-        for path, _, items in lists
-    ]
+    result.playlists = [{"name": p.name, "path": p.path, "entries": len(p.items)} for p in lists]
     if wanted is None:
         return
-    match = [item for item in lists if wanted in (item[0], item[0].rsplit("/", 1)[-1])]
-    if not match:
-        names = ", ".join(p["path"] for p in result.playlists) or "none"
-        raise PoolError(f"no playlist named {wanted!r} in the collection (playlists: {names})")
-    path, key_type, items = match[0]
-    result.name = path.rsplit("/", 1)[-1]
+    chosen = choose(lists, wanted)
+    result.name = chosen.name
     entries: list[PoolEntry] = []
-    for line, key in items:
-        track = lookup(key_type, key)
+    for line, key in chosen.items:
+        track = lookup(chosen.key_type, key)
         if track is None:
             result.problems.append(
                 Problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.dj.keys import Key
 from service.dj.playlists.model import Limits, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.tracks import TrackField
@@ -55,11 +56,28 @@ def entry_from(
             problems.append(Problem(line, f"{exc}; skipped"))
             return None
         entry.path, entry.url = loc.path, loc.url
+    key_spots = sum(1 for f, _ in columns if f.name == "key")
     for f, label in columns:
-        if getattr(entry, f.name) is not None:
-            continue  # an earlier source for the same field already gave a value
         raw_value = values.get(label)
-        if raw_value not in (None, ""):
+        if raw_value in (None, ""):
+            continue
+        if f.name == "key" and key_spots > 1:
+            _keep_key(entry, f, raw_value, label, problems)
+        elif getattr(entry, f.name) is None:  # else an earlier source already gave a value
             set_field(entry, f, raw_value, label, problems)
     fill_from_comment(entry)
     return entry
+
+
+def _keep_key(
+    entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
+) -> None:
+    """Record one of several key spots in ``entry.keys``; the first usable one is the entry's key."""
+    try:
+        key = f.parse(raw)
+    except ValueError as exc:
+        problems.append(Problem(entry.line, f"{label}: {exc}; ignored"))
+        return
+    if isinstance(key, Key):
+        entry.keys[label] = key
+        entry.key = entry.key or key

@@ -70,6 +70,9 @@ class PoolEntry:
     key: Key | None = None
     energy: int | None = None
     duplicate_of: int | None = None  # line of the first entry with the same location
+    # Every key the entry gave, by where it was written, when the format has more than one place
+    # for it (Traktor: INFO@KEY, the key text, and MUSICAL_KEY@VALUE, its detection).
+    keys: dict[str, Key] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The entry shape of ``aidj playlist --json``."""

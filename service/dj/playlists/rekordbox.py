@@ -7,9 +7,7 @@ Attribute names come from the field table (``TrackField.rekordbox``); ``Location
 
 from __future__ import annotations
 
-from typing import Any
-
-from service.dj.playlists.collection import run_xml, select, xml_parser
+from service.dj.playlists.collection import CollectionPlaylist, run_xml, select, xml_parser
 from service.dj.playlists.fields import check_count, entry_from
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, Problem
 from service.dj.playlists.paths import flag_duplicates
@@ -27,9 +25,9 @@ def parse_rekordbox(data: bytes, base: str, wanted: str | None, limits: Limits) 
     stack: list[str] = []
     by_id: dict[str, PoolEntry] = {}
     by_location: dict[str, PoolEntry] = {}
-    nodes: list[str] = []
-    lists: list[tuple[str, int, list[tuple[int, str]]]] = []
-    current: list[Any] = []  # the playlist being read: [path, key type, items]
+    nodes: list[str] = []  # names of the open NODEs, the ROOT node first
+    lists: list[CollectionPlaylist] = []
+    current: list[CollectionPlaylist] = []  # the playlist being read, if any
 
     def start(name: str, attrs: dict[str, str]) -> None:
         parent = stack[-1] if stack else None
@@ -55,11 +53,11 @@ def parse_rekordbox(data: bytes, base: str, wanted: str | None, limits: Limits) 
         elif name == "NODE":
             nodes.append(attrs.get("Name", ""))
             if attrs.get("Type") == "1":
-                path = "/".join(n for n in nodes if n != "ROOT")
-                current[:] = [path, int(attrs.get("KeyType", "0") or 0), []]
-                lists.append((current[0], current[1], current[2]))
+                key_type = int(attrs.get("KeyType", "0") or 0)
+                current[:] = [CollectionPlaylist(tuple(nodes[1:]), key_type)]
+                lists.append(current[0])
         elif name == "TRACK" and parent == "NODE" and current:
-            current[2].append((line, attrs.get("Key", "")))
+            current[0].items.append((line, attrs.get("Key", "")))
 
     def end(name: str) -> None:
         stack.pop()
