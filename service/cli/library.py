@@ -1,7 +1,8 @@
 """``aidj inspect`` and ``aidj playlist``: what the DJ library core reads from files.
 
 Their ``--json`` shapes are a contract other tools read. Exit status: 0 when the input could be read
-(per-file errors and per-line problems are in the output), 2 when it is unusable (reason on stderr).
+(per-file errors and per-line problems are in the output), 2 when it is unusable (reason on stderr),
+including ``aidj inspect`` when not one file could be read (the output still says why for each).
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ def inspect_command(files: tuple[str, ...], as_json: bool) -> None:
             paths.append(name)
     if not paths:
         _fail("inspect", "no audio files found in " + ", ".join(files))
-    results = read_many(paths)
+    results = list(read_many(paths))
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], indent=2))
     else:
         for r in results:
             click.echo(_describe(r))
+    if all(r.error for r in results):
+        what = "the file" if len(results) == 1 else f"any of the {len(results)} files"
+        _fail("inspect", f"could not read {what}")
 
 
 @click.command("playlist")
@@ -77,7 +81,8 @@ def inspect_command(files: tuple[str, ...], as_json: bool) -> None:
 @click.option(
     "--root",
     type=click.Path(file_okay=False),
-    help="Library root: relative entries may not climb above it (default: the playlist's folder).",
+    help="Library root: relative entries may not climb above it (default: none; relative entries, "
+    "../ included, stay relative to the playlist's folder).",
 )
 @playlist_option
 @click.option(
@@ -90,7 +95,7 @@ def inspect_command(files: tuple[str, ...], as_json: bool) -> None:
 def playlist_command(
     file: str, as_json: bool, root: str | None, playlist_name: str | None, max_entries: int
 ) -> None:
-    """Parse a playlist or collection FILE: M3U/M3U8, Rekordbox XML, Traktor NML or CSV."""
+    """Parse a playlist or collection FILE: M3U/M3U8, PLS, Rekordbox XML or text, Traktor NML, CSV."""
     try:
         parsed = read_playlist(
             file, root=root, playlist=playlist_name, limits=Limits(max_entries=max_entries)
@@ -111,7 +116,8 @@ def playlist_command(
             x for x in (e.key.camelot if e.key else None, f"{e.bpm:g}" if e.bpm else None) if x
         )
         dup = f" (duplicate of line {e.duplicate_of})" if e.duplicate_of is not None else ""
-        click.echo(f"{e.line or '-':>6}  {e.path or e.url}  {who}  {extra}{dup}".rstrip())
+        where = e.path or e.url or "(no location)"
+        click.echo(f"{e.line or '-':>6}  {where}  {who}  {extra}{dup}".rstrip())
     for p in parsed.problems:
         click.echo(f"problem at line {p.line if p.line is not None else '-'}: {p.reason}")
 

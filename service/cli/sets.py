@@ -77,7 +77,14 @@ def _load(command: str, pool_path: str, playlist: str | None = None) -> Pool:
         _fail(command, str(exc))
         raise  # unreachable, for type checkers
     for problem in pool.problems:
-        where = f"line {problem.line}: " if problem.line is not None else ""
+        where = "".join(
+            f"{part}: "
+            for part in (
+                f"line {problem.line}" if problem.line is not None else None,
+                problem.path,
+            )
+            if part
+        )
         click.echo(f"aidj set {command}: warning: {where}{problem.reason}", err=True)
     if not pool.tracks:
         _fail(command, f"{pool_path}: the pool holds no usable track")

@@ -60,7 +60,8 @@ def _fold(text: str) -> str:
 
 
 def _parts(path: str) -> list[str]:
-    return [p for p in _fold(path.replace("\\", "/")).split("/") if p and p != "."]
+    # "../Music/x.mp3" names Music/x.mp3 somewhere above the playlist: ".." matches no folder
+    return [p for p in _fold(path.replace("\\", "/")).split("/") if p not in ("", ".", "..")]
 
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")

@@ -25,6 +25,7 @@ from service.dj.playlists import (
     location_key,
     read_playlist,
 )
+from service.dj.playlists.samplers import leave_out_samplers
 from service.dj.tags import TrackTags, iter_audio_files, read_tags
 from service.dj.tracks import Track
 
@@ -91,10 +92,11 @@ def _tag_problems(tags: TrackTags, line: int | None = None) -> list[Problem]:
 
 
 def _from_folder(folder: str) -> Pool:
-    ids, tracks, problems = _Ids(), [], []
+    ids, tracks = _Ids(), []
     files = list(iter_audio_files(folder))
     if not files:
         raise PoolError(f"no audio files in {folder}")
+    files, problems = leave_out_samplers(files, lambda f: f, lambda _: None)
     for file in files:
         tags = read_tags(file)
         problems += _tag_problems(tags)

@@ -12,14 +12,17 @@ WAV (ID3 chunk, then RIFF INFO). Which tag holds which field is declared once in
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import re
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import mutagen
+from mutagen import id3
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
 from mutagen.mp3 import MP3
@@ -28,6 +31,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from service.dj import riff
 from service.dj.keys import Key
 from service.dj.tracks import FIELDS, TrackField, fields_to_json
 from service.dj.values import parse_mik_comment
@@ -181,41 +185,6 @@ def _flatten_mp4(tags: Any) -> dict[str, tuple[str, Any]]:
     return out
 
 
-def _read_riff_info(path: str) -> dict[str, tuple[str, Any]]:
-    """RIFF ``LIST/INFO`` text chunks of a WAV file (mutagen reads only the ID3 chunk)."""
-    out: dict[str, tuple[str, Any]] = {}
-    with open(path, "rb") as fh:
-        header = fh.read(12)
-        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
-            return out
-        for _ in range(256):  # a WAV has a handful of chunks; bound the walk on garbage
-            head = fh.read(8)
-            if len(head) < 8:
-                break
-            cid, size = struct.unpack("<4sI", head)
-            if cid == b"LIST" and size >= 4 and fh.read(4) == b"INFO":
-                _parse_info_list(fh.read(min(size - 4, 1 << 20)), out)
-                break
-            fh.seek(size + (size & 1) - (4 if cid == b"LIST" and size >= 4 else 0), os.SEEK_CUR)
-    return out
-
-
-def _parse_info_list(data: bytes, out: dict[str, tuple[str, Any]]) -> None:
-    pos = 0
-    while pos + 8 <= len(data):
-        cid, size = struct.unpack_from("<4sI", data, pos)
-        raw = data[pos + 8 : pos + 8 + size].split(b"\x00", 1)[0]
-        pos += 8 + size + (size & 1)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode(
-                "cp1252", "replace"
-            )  # INFO predates Unicode; Windows tools write ANSI
-        name = cid.decode("latin-1")
-        out.setdefault(name.upper(), ("INFO:" + name, text))
-
-
 # --- reading ---------------------------------------------------------------------------------------
 
 
@@ -300,7 +269,7 @@ _FAMILY_NAMES = {
 
 def _flatten(family: str, tags: Any, path: str) -> dict[str, tuple[str, Any]]:
     if family == "riff":
-        return _read_riff_info(path)
+        return riff.read_info(path)
     if family == "id3":
         version = getattr(tags, "version", (2, 4, 0))
         return _flatten_id3(tags, "ID3v1:" if version[0] < 2 else "")
@@ -309,8 +278,75 @@ def _flatten(family: str, tags: Any, path: str) -> dict[str, tuple[str, Any]]:
     return _flatten_mp4(tags)
 
 
+# What a file's first bytes say it is: (description, whether it is an audio container we read).
+_MAGIC: tuple[tuple[bytes, int, str, bool], ...] = (
+    (b"ID3", 0, "MP3", True),
+    (b"fLaC", 0, "FLAC", True),
+    (b"OggS", 0, "Ogg", True),
+    (b"ftyp", 4, "MP4/M4A", True),
+    (b"WAVE", 8, "WAV", True),
+    (b"AIFF", 8, "AIFF", True),
+    (b"AIFC", 8, "AIFF", True),
+    (b"AVI ", 8, "an AVI video", False),
+    (b"RIFF", 0, "WAV", True),  # a RIFF file cut before its form type
+    (b"RF64", 0, "WAV", True),
+    (b"FORM", 0, "AIFF", True),
+    (b"\x89PNG", 0, "a PNG image", False),
+    (b"\xff\xd8\xff", 0, "a JPEG image", False),
+    (b"GIF8", 0, "a GIF image", False),
+    (b"PK\x03\x04", 0, "a ZIP archive", False),
+    (b"%PDF", 0, "a PDF document", False),
+    (b"Rar!", 0, "a RAR archive", False),
+)
+_DENIAL_RE = re.compile(r"\bnot an? (valid )?|\bexpected riff", re.IGNORECASE)
+_TRUNCATED_HINTS = ("truncat", "unable to read full", "said", "not enough data", "eof")
+
+
+def _sniff(head: bytes) -> tuple[str | None, bool]:
+    """What the first bytes of a file are, and whether that is an audio container we read."""
+    for magic, at, what, is_audio in _MAGIC:
+        if head[at : at + len(magic)] == magic:
+            return what, is_audio
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "MP3", True  # an MPEG frame sync
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head")):
+        return "an HTML page (a failed download?)", False
+    if text.startswith((b"{", b"[")):
+        return "JSON text (a failed download?)", False
+    if head and not head.strip(b"\x00"):
+        return "nothing but zero bytes (an interrupted copy?)", False
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "a text file", False
+    return None, False
+
+
+def _exception_text(exc: BaseException) -> str:
+    """The first non-empty message in an exception or what it wraps (mutagen often wraps OSError)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        text = str(seen).strip()
+        if text and text != type(seen).__name__:
+            return text
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = inner or seen.__cause__ or seen.__context__
+    return ""
+
+
+def _id3_end(head: bytes) -> int | None:
+    """Where an ID3v2 tag at the start ends (header + syncsafe size), if there is one."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return None
+    size = 0
+    for byte in head[6:10]:
+        size = (size << 7) | (byte & 0x7F)
+    return 10 + size
+
+
 def _diagnose(path: str, exc: BaseException | None) -> str:
-    """A sentence saying why a file could not be read."""
+    """A sentence saying why a file could not be read: missing, empty, not audio, cut short, damaged."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -321,10 +357,50 @@ def _diagnose(path: str, exc: BaseException | None) -> str:
         return "is a folder, not an audio file"
     if st.st_size == 0:
         return "empty file (0 bytes)"
-    if exc is None:
-        return f"not an audio file we can read ({_SUPPORTED_TEXT})"
-    detail = str(exc).strip() or type(exc).__name__
-    return f"not a readable audio file (corrupt, truncated or not audio): {detail}"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as err:
+        return f"cannot read the file: {err.strerror or err}"
+    what, is_audio = _sniff(head)
+    if not is_audio:
+        if what is not None:
+            return f"not audio: the file is {what}"
+        return f"not an audio file we can read ({_SUPPORTED_TEXT}): its start matches none of them"
+    end = _id3_end(head)
+    if end is not None and end >= st.st_size:
+        return (
+            f"cut short: the file ends inside its ID3 tag ({st.st_size:,} of {end:,} bytes), "
+            "before any audio"
+        )
+    detail = _exception_text(exc) if exc is not None else ""
+    if any(hint in detail.lower() for hint in _TRUNCATED_HINTS):
+        return f"a damaged {what} file, probably cut short: {detail}"
+    # "not a MP4 file", "is not a valid FLAC file": the start says it is one, so it is damaged
+    if detail and not _DENIAL_RE.search(detail):
+        return f"a damaged {what} file: {detail}"
+    return f"a damaged {what} file (cut short or corrupt): its {what} structure could not be read"
+
+
+def _fill_rf64(result: TrackTags, path: str) -> None:
+    """Stream info and tags of an RF64/BW64 WAV file, which mutagen does not open."""
+    stream, id3_bytes = riff.read_rf64(path)
+    result.format = "wav"
+    result.codec = stream.codec
+    if stream.duration_s:
+        result.duration_s = round(stream.duration_s, 3)
+        result.sources["duration_s"] = "file"
+    result.bitrate = round(stream.byte_rate * 8 / 1000) if stream.byte_rate > 0 else None
+    result.sample_rate = stream.sample_rate or None
+    if id3_bytes:
+        try:
+            found = _flatten_id3(id3.ID3(io.BytesIO(id3_bytes)), "")
+        except Exception as exc:  # a damaged tag chunk costs the tags, not the file
+            result.warnings.append(f"the ID3 tag could not be read ({exc}); ignored")
+        else:
+            _fill_fields(result, "id3", found)
+    _fill_fields(result, "riff", riff.read_info(path))
+    _fill_from_comment(result)
 
 
 def read_tags(path: str | os.PathLike[str]) -> TrackTags:
@@ -334,10 +410,17 @@ def read_tags(path: str | os.PathLike[str]) -> TrackTags:
     try:
         audio = mutagen.File(path, options=_TYPES)
     except Exception as exc:  # mutagen raises many types for damaged files; none may stop a batch
-        result.error = _diagnose(path, exc)
-        return result
+        audio, failure = None, exc
+    else:
+        failure = None
     if audio is None:
-        result.error = _diagnose(path, None)
+        if riff.is_rf64(path):
+            try:
+                _fill_rf64(result, path)
+            except (OSError, ValueError, struct.error) as exc:
+                result.error = f"a damaged RF64 WAV file: {exc}"
+            return result
+        result.error = _diagnose(path, failure)
         return result
     try:
         _fill(result, audio, path)

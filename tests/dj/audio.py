@@ -8,6 +8,7 @@ the tests check the table against the real world, not against itself.
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 from pathlib import Path
@@ -232,3 +233,40 @@ def add_riff_info(path: Path, items: dict[str, str], encoding: str = "utf-8") ->
     data += b"LIST" + struct.pack("<I", len(body)) + body
     data[4:8] = struct.pack("<I", len(data) - 8)
     path.write_bytes(bytes(data))
+
+
+def write_rf64(
+    path: Path, seconds: float = 0.5, info: dict[str, str] | None = None, id3_values=None
+) -> Path:
+    """An RF64 WAV as libsndfile writes it, plus ``LIST/INFO`` and ``id3 `` chunks.
+
+    libsndfile writes ``RF64``, ``ds64``, ``fmt `` and ``data`` (its 32-bit size 0xFFFFFFFF); the
+    chunks are appended and the 64-bit RIFF size in ``ds64`` kept right, as a tagger would.
+    """
+    rate = 44100
+    t = np.arange(int(rate * seconds)) / rate
+    sf.write(str(path), (0.2 * np.sin(2 * np.pi * 440 * t)).astype("float32"), rate,
+             format="RF64", subtype="PCM_24")  # fmt: skip
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"RF64" and data[12:16] == b"ds64"
+    if len(data) & 1:
+        data += b"\x00"
+    if info:
+        body = b"INFO"
+        for cid, value in info.items():
+            raw = value.encode("utf-8") + b"\x00"
+            body += (
+                cid.encode("ascii") + struct.pack("<I", len(raw)) + raw + b"\x00" * (len(raw) & 1)
+            )
+        data += b"LIST" + struct.pack("<I", len(body)) + body
+    if id3_values:
+        tags = id3.ID3()
+        for frame in id3_frames(id3_values):
+            tags.add(frame)
+        buffer = io.BytesIO()
+        tags.save(buffer)
+        raw = buffer.getvalue()
+        data += b"id3 " + struct.pack("<I", len(raw)) + raw + b"\x00" * (len(raw) & 1)
+    data[20:28] = struct.pack("<Q", len(data) - 8)  # ds64 RIFF size
+    path.write_bytes(bytes(data))
+    return path

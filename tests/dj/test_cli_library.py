@@ -54,7 +54,7 @@ def test_inspect_nothing_to_read(tmp_path: Path) -> None:
 
 def test_playlist_json_shapes_for_every_format(tmp_path: Path) -> None:
     m3u = tmp_path / "set.m3u8"
-    m3u.write_text("#EXTM3U\n#EXTINF:10,A - B\na.mp3\n../../etc/passwd\n", encoding="utf-8")
+    m3u.write_text("#EXTM3U\n#EXTINF:10,A - B\na.mp3\n/../etc/passwd\n", encoding="utf-8")
     for path, fmt in [
         (m3u, "m3u"),
         (FIXTURES / "rekordbox.xml", "rekordbox"),

@@ -278,8 +278,9 @@ def test_every_path_form_in_one_playlist() -> None:
         "D:\\DJ\\c.mp3\n"  # 4
         "file:///abs/with%20space/d.mp3\n"  # 5
         "http://example.com/e.mp3\n"  # 6
-        "../../escape.mp3\n"  # 7
-        "ok/../f.mp3\n"  # 8
+        "../../above.mp3\n"  # 7
+        "/../escape.mp3\n"  # 8
+        "ok/../f.mp3\n"  # 9
     )
     assert [(e.line, e.path or e.url) for e in result.entries] == [
         (2, "rel/a.mp3"),
@@ -287,9 +288,10 @@ def test_every_path_form_in_one_playlist() -> None:
         (4, "D:/DJ/c.mp3"),
         (5, "/abs/with space/d.mp3"),
         (6, "http://example.com/e.mp3"),
-        (8, "f.mp3"),
+        (7, "../../above.mp3"),  # no library root: relative to the playlist, wherever it climbs
+        (9, "f.mp3"),
     ]
-    assert result.problems == [Problem(7, "path climbs out of the library root with '..'; skipped")]
+    assert result.problems == [Problem(8, "path climbs out of the library root with '..'; skipped")]
 
 
 # --- duplicates, NUL bytes, long lines, limits -----------------------------------------------------
@@ -535,7 +537,7 @@ def test_rekordbox_text_export_tab_separated_utf16() -> None:
         "2\tCafé del Mar\tEnergy 52\t132.00\tEm\t07:00\n"
     )
     result = parse_playlist(text.encode("utf-16"), filename="export.txt")
-    assert result.format == "csv" and result.encoding == "utf-16"
+    assert result.format == "rekordbox-txt" and result.encoding == "utf-16"
     assert [
         (e.title, e.bpm, e.key.camelot if e.key else None, e.duration_s) for e in result.entries
     ] == [("Strobe", 128.0, "8A", 637.0), ("Café del Mar", 132.0, "9A", 420.0)]
@@ -553,7 +555,7 @@ def test_csv_without_usable_columns_is_unusable() -> None:
 
 
 def test_csv_rows_with_bad_locations_are_skipped() -> None:
-    result = parse_playlist(b"path,title\n../../x.mp3,X\nok.mp3,Y\n", filename="x.csv")
+    result = parse_playlist(b"path,title\n/../x.mp3,X\nok.mp3,Y\n", filename="x.csv")
     assert [e.title for e in result.entries] == ["Y"]
     assert result.problems == [
         Problem(2, "path: path climbs out of the library root with '..'; skipped")
@@ -567,8 +569,9 @@ def test_read_playlist_root(tmp_path: Path) -> None:
     result = read_playlist(playlist, root=tmp_path)
     assert [e.path for e in result.entries] == ["Tracks/a.mp3"]
     assert [p.line for p in result.problems] == [2]
-    alone = read_playlist(playlist)  # root defaults to the playlist's folder
-    assert alone.entries == [] and len(alone.problems) == 2
+    alone = read_playlist(playlist)  # no root: entries stay relative to the playlist's folder
+    assert [e.path for e in alone.entries] == ["../Tracks/a.mp3", "../../outside.mp3"]
+    assert alone.problems == []
 
 
 def test_read_playlist_outside_root_and_missing(tmp_path: Path) -> None:
@@ -587,7 +590,7 @@ def test_choosing_a_playlist_needs_a_collection() -> None:
 
 
 def test_json_shape() -> None:
-    data = m3u("#EXTINF:10,A - B\na.mp3\n../../x\n").to_json()
+    data = m3u("#EXTINF:10,A - B\na.mp3\n/../x\n").to_json()
     assert set(data) >= {"format", "encoding", "entries", "problems"}
     entry = data["entries"][0]
     for name in (

@@ -41,7 +41,7 @@ def library(tmp_path: Path) -> Path:
         "Tracks/glue.mp3\n"  # 7: duplicate
         "Tracks/broken.ogg\n"  # 8
         "Tracks/plain.m4a\n"  # 9
-        "../outside.mp3\n",  # 10
+        "../outside.mp3\n",  # 10: above the playlist's folder, kept
         encoding="utf-8",
     )
     return tmp_path
@@ -50,7 +50,7 @@ def library(tmp_path: Path) -> Path:
 def test_m3u_pool_merges_tags(library: Path) -> None:
     pool = load_pool(library / "set.m3u8")
     assert pool.format == "m3u"
-    glue, baby, absent, broken, plain = pool.tracks
+    glue, baby, absent, broken, plain, outside = pool.tracks
     assert (glue.artist, glue.title, glue.bpm, glue.energy) == ("Bicep", "Glue", 130.0, 7)
     assert glue.key is not None and glue.key.camelot == "5A"
     assert glue.duration_s is not None and glue.duration_s < 1  # the file's, not #EXTINF's 300
@@ -73,7 +73,7 @@ def test_m3u_pool_merges_tags(library: Path) -> None:
     lines = {p.line: p for p in pool.problems}
     assert lines[7].reason == "same track as line 3; skipped"
     assert lines[8].path is not None and lines[8].path.endswith("broken.ogg")
-    assert "climbs out" in lines[10].reason
+    assert outside.path == "../outside.mp3" and 10 not in lines
 
 
 def test_ids_are_stable_and_unique(library: Path) -> None:

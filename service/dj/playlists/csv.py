@@ -30,16 +30,29 @@ def csv_header_fields(line: str) -> set[str]:
     return {CSV_KEYS[k].name for k in map(csv_header_key, cells) if k in CSV_KEYS}
 
 
-def parse_csv(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
-    """Rows of a delimited table with a header naming at least a location, a title or an artist."""
-    result = Playlist("csv", encoding, problems=legacy_problem(encoding))
+def parse_csv(
+    text: str,
+    encoding: str,
+    base: str | None,
+    limits: Limits,
+    *,
+    fmt: str = "csv",
+    what: str = "the CSV header",
+    delimiter: str | None = None,
+) -> Playlist:
+    """Rows of a delimited table with a header naming at least a location, a title or an artist.
+
+    ``fmt``, ``what`` and ``delimiter`` let a known table export (Rekordbox's text export) use the
+    same reader under its own name; without ``delimiter`` the header's commonest one is used.
+    """
+    result = Playlist(fmt, encoding, problems=legacy_problem(encoding))
     problems = result.problems
     lines = LINE_SPLIT.split(text)
     header_no = next((i for i, ln in enumerate(lines, 1) if ln.strip()), None)
     if header_no is None:
         raise PoolError("the CSV file is empty")
     header_line = lines[header_no - 1].lstrip("\ufeff")
-    delimiter = max(CSV_DELIMITERS, key=header_line.count)
+    delimiter = delimiter or max(CSV_DELIMITERS, key=header_line.count)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
     for _ in range(header_no):
         header = next(reader)
@@ -52,7 +65,7 @@ def parse_csv(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
             taken.add(f.name)
     if not taken & {"location", "title", "artist"}:
         raise PoolError(
-            "the CSV header names none of the columns we read (path or location, title, artist); "
+            f"{what} names none of the columns we read (path or location, title, artist); "
             f"it has: {', '.join(c.strip() for c in header) or 'nothing'}"
         )
     previous = reader.line_num

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from service.dj.keys import Key
 from service.dj.playlists.model import Limits, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.tracks import TrackField
-from service.dj.values import parse_mik_comment
+from service.dj.values import parse_mik_comment, parse_text
 
-__all__ = ["check_count", "entry_from", "fill_from_comment", "set_field"]
+__all__ = ["check_count", "entry_from", "fill_from_comment", "set_field", "split_display"]
 
 
 def set_field(
@@ -32,6 +34,20 @@ def fill_from_comment(entry: PoolEntry) -> None:
         entry.energy = entry.energy if entry.energy is not None else energy
 
 
+_ARTIST_TITLE_RE = re.compile(r"\s+[-–—]\s+")
+
+
+def split_display(display: object) -> tuple[str | None, str | None]:
+    """(artist, title) from a player's ``Artist - Title`` text; without a dash it is all title."""
+    text = parse_text(display)
+    if text is None:
+        return None, None
+    parts = _ARTIST_TITLE_RE.split(text, maxsplit=1)
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return parts[0].strip(), parts[1].strip()
+    return None, text
+
+
 def check_count(entries: list[PoolEntry], limits: Limits) -> None:
     """Refuse a playlist once it holds more entries than the limit."""
     if len(entries) >= limits.max_entries:
@@ -44,7 +60,7 @@ def entry_from(
     location: str | None,
     values: dict[str, str],
     columns: list[tuple[TrackField, str]],
-    base: str,
+    base: str | None,
     problems: list[Problem],
 ) -> PoolEntry | None:
     """Build an entry from attribute values; None (with a problem) when the location is unusable."""

@@ -1,11 +1,17 @@
-"""M3U and extended M3U8: paths one per line, ``#EXTINF`` and the per-entry directives players write."""
+"""M3U and extended M3U8: paths one per line, ``#EXTINF`` and the per-entry directives players write.
+
+Besides ``#EXTINF`` (duration and ``Artist - Title``), ``#EXTART``, ``#EXTALB`` and ``#EXTGENRE``
+fill what it leaves empty, and VirtualDJ's ``#EXTVDJ`` (artist, title, remix and length as separate
+fields) wins over it, since it needs no guessing where the artist ends.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
-from service.dj.playlists.fields import check_count
+from service.dj.playlists.fields import check_count, split_display
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.playlists.text import LINE_SPLIT, legacy_problem
@@ -18,9 +24,11 @@ __all__ = ["parse_m3u"]
 _EXTINF_RE = re.compile(
     r'^#EXTINF:\s*(-?\d+(?:\.\d+)?)(?:(?:[^,"]|"[^"]*")*|[^,]*)(?:,(.*))?$', re.IGNORECASE
 )
-_ARTIST_TITLE_RE = re.compile(r"\s+[-–—]\s+")
 # Per-entry directives some players write beside #EXTINF.
 _PENDING_DIRECTIVES = {"#EXTART:": "artist", "#EXTALB:": "album", "#EXTGENRE:": "genre"}
+# VirtualDJ writes ``#EXTVDJ:<artist>…</artist><title>…</title><remix>…</remix><songlength>…
+# </songlength>`` (plus <filesize>, <time>, <lastplaytime>), XML-escaped, before or instead of #EXTINF.
+_VDJ_TAG_RE = re.compile(r"<([a-z]+)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -39,23 +47,34 @@ def _parse_extinf(text: str, line: int) -> _ExtInf | None:
         duration = parse_duration(m[1]) if not m[1].startswith("-") else None
     except ValueError:
         duration = None
-    display = parse_text(m[2])
-    artist = title = None
-    if display:
-        parts = _ARTIST_TITLE_RE.split(display, maxsplit=1)
-        if len(parts) == 2 and parts[0] and parts[1]:
-            artist, title = parts[0].strip(), parts[1].strip()
-        else:
-            title = display
+    artist, title = split_display(m[2])
     return _ExtInf(line, duration, artist, title)
 
 
-def parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
+def _parse_extvdj(text: str, line: int, problems: list[Problem]) -> dict[str, object]:
+    """Artist, title (with the remix in brackets) and duration from an ``#EXTVDJ`` line."""
+    tags = {m[1].lower(): parse_text(html.unescape(m[2])) for m in _VDJ_TAG_RE.finditer(text)}
+    out: dict[str, object] = {}
+    if tags.get("artist"):
+        out["artist"] = tags["artist"]
+    title, remix = tags.get("title"), tags.get("remix")
+    if title:
+        out["title"] = f"{title} ({remix})" if remix and remix not in title else title
+    if tags.get("songlength"):
+        try:
+            out["duration_s"] = parse_duration(tags["songlength"])
+        except ValueError as exc:
+            problems.append(Problem(line, f"#EXTVDJ songlength: {exc}; ignored"))
+    return out
+
+
+def parse_m3u(text: str, encoding: str, base: str | None, limits: Limits) -> Playlist:
     """Entries of an M3U/M3U8 text, with ``#EXTINF`` duration, artist and title."""
     result = Playlist("m3u", encoding, problems=legacy_problem(encoding))
     problems = result.problems
     pending: _ExtInf | None = None
     extras: dict[str, str] = {}
+    vdj: dict[str, object] = {}  # VirtualDJ's own fields win over #EXTINF's display text
     for no, line in enumerate(LINE_SPLIT.split(text), 1):
         if len(line) > limits.max_line_chars:
             problems.append(
@@ -82,6 +101,8 @@ def parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
                 pending = _parse_extinf(stripped, no)
                 if pending is None:
                     problems.append(Problem(no, "#EXTINF without a duration; ignored"))
+            elif upper.startswith("#EXTVDJ:"):
+                vdj = _parse_extvdj(stripped[8:], no, problems)
             elif upper.startswith("#PLAYLIST:"):
                 result.name = parse_text(stripped[10:])
             else:
@@ -95,7 +116,7 @@ def parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
             loc = normalise_location(stripped, base)
         except ValueError as exc:
             problems.append(Problem(no, f"{exc}; skipped"))
-            pending, extras = None, {}
+            pending, extras, vdj = None, {}, {}
             continue
         check_count(result.entries, limits)
         entry = PoolEntry(line=no, raw=line, path=loc.path, url=loc.url)
@@ -105,10 +126,12 @@ def parse_m3u(text: str, encoding: str, base: str, limits: Limits) -> Playlist:
                 pending.artist,
                 pending.title,
             )
+        for name, value in vdj.items():
+            setattr(entry, name, value)
         for name, value in extras.items():
             if getattr(entry, name) is None:
                 setattr(entry, name, value)
-        pending, extras = None, {}
+        pending, extras, vdj = None, {}, {}
         result.entries.append(entry)
     if pending is not None:
         problems.append(Problem(pending.line, "#EXTINF not followed by a track; ignored"))

@@ -1,8 +1,11 @@
 """Locations, normalised one way for every format, and what makes two entries the same file.
 
 Forward slashes, ``file://`` URIs decoded, Windows drives upper-cased (``C:/Music/a.mp3``), UNC shares
-kept as ``//server/share/…``, ``.`` and ``..`` resolved, and a ``..`` that would climb above the library
-root (or above ``/``) rejected. Remote ``http(s)://`` entries are kept with ``url`` set and no path.
+kept as ``//server/share/…``, ``.`` and ``..`` resolved, and a ``..`` that would climb above ``/`` or
+a drive rejected. A relative entry may climb above the playlist's folder (DJ software writes
+``../Music/x.mp3``): without a library root the leading ``..`` are kept, so the entry still names its
+file relative to the playlist; with a root (``base``), climbing above it is rejected. Remote
+``http(s)://`` entries are kept with ``url`` set and no path.
 """
 
 from __future__ import annotations
@@ -42,11 +45,12 @@ def _file_uri_path(uri: str) -> str:
     return path
 
 
-def normalise_location(raw: str, base: str = "") -> Location:
+def normalise_location(raw: str, base: str | None = "") -> Location:
     """Normalise a playlist location; raise ValueError (with the reason) if it is unusable.
 
     ``base`` is the playlist's folder relative to the library root: relative entries are resolved
-    against it, and may not climb above the root.
+    against it, and may not climb above the root. ``None``: no root is known, and a relative entry
+    keeps the ``..`` that climb above the playlist's folder.
     """
     text = raw.strip()
     if not text:
@@ -70,19 +74,24 @@ def normalise_location(raw: str, base: str = "") -> Location:
         prefix, rest = "/", text
     else:
         prefix, rest = "", f"{base}/{text}" if base else text
+    may_climb = base is None and prefix == ""
+    climbs = 0  # leading ".." kept for a relative entry without a root
     stack: list[str] = []
     for part in rest.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
-            if not stack:
+            if stack:
+                stack.pop()
+            elif may_climb:
+                climbs += 1
+            else:
                 raise ValueError("path climbs out of the library root with '..'")
-            stack.pop()
         else:
             stack.append(part)
     if not stack:
         raise ValueError("location names a folder, not a file")
-    return Location(path=prefix + "/".join(stack))
+    return Location(path=prefix + "../" * climbs + "/".join(stack))
 
 
 def location_key(entry: PoolEntry) -> str | None:

@@ -18,7 +18,7 @@ __all__ = ["parse_rekordbox"]
 _RB_COLUMNS = [(f, f.rekordbox) for f in FIELDS if f.rekordbox and f.name != "location"]
 
 
-def parse_rekordbox(data: bytes, base: str, wanted: str | None, limits: Limits) -> Playlist:
+def parse_rekordbox(data: bytes, base: str | None, wanted: str | None, limits: Limits) -> Playlist:
     """The collection's tracks, or the entries of playlist ``wanted``, and the playlists inside."""
     result = Playlist("rekordbox", "utf-8")
     parser = xml_parser(result)

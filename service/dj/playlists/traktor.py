@@ -57,7 +57,7 @@ def _nml_path(volume: str, directory: str, file: str, startup: set[str]) -> str:
     return f"/Volumes/{volume}{path}"
 
 
-def parse_nml(data: bytes, base: str, wanted: str | None, limits: Limits) -> Playlist:
+def parse_nml(data: bytes, base: str | None, wanted: str | None, limits: Limits) -> Playlist:
     """The collection's entries, or the entries of playlist ``wanted``, and the playlists inside."""
     result = Playlist("nml", "utf-8")
     parser = xml_parser(result)
@@ -110,7 +110,7 @@ def _finish_entry(
     result: Playlist,
     located: list[tuple[str, str, str]],
     by_key: dict[str, PoolEntry],
-    base: str,
+    base: str | None,
     limits: Limits,
 ) -> None:
     line = track["line"]
@@ -150,7 +150,7 @@ def _place_entries(
     result: Playlist,
     located: list[tuple[str, str, str]],
     by_key: dict[str, PoolEntry],
-    base: str,
+    base: str | None,
 ) -> None:
     """Give every entry its path once all volumes are seen; drop entries whose path is unusable.
 
