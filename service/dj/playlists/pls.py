@@ -86,12 +86,10 @@ def parse_pls(text: str, encoding: str, base: str | None, limits: Limits) -> Pla
         if entry is not None:
             check_count(result.entries, limits)
             result.entries.append(entry)
-    if declared is not None and declared[1] != str(len(slots)):
+    files = sum(1 for slot in slots.values() if "file" in slot)
+    if declared is not None and declared[1] != str(files):
         problems.append(
-            Problem(
-                declared[0],
-                f"NumberOfEntries says {declared[1]} but the file numbers {len(slots)} entries",
-            )
+            Problem(declared[0], f"NumberOfEntries says {declared[1]} but the file lists {files}")
         )
     problems.sort(key=lambda p: (p.line is not None, p.line or 0))  # file-wide notes first
     return result
