@@ -209,3 +209,45 @@ def test_a_rekordbox_or_traktor_collection_becomes_the_djs_tracks(
     assert (done["source_format"], done["entry_count"]) == (fmt, entries)
     first = _playlist_tracks(stack.service, p["id"])[0]["track"]
     assert (first["title"], first["bpm"], first["key"]) == ("Strobe", 128, "8A")
+
+
+def test_entries_climbing_above_the_playlist_keep_their_uploaded_files(
+    stack, service_processes, tmp_path
+) -> None:
+    owner = make_dj(stack.service)
+    aurora = tagged_wav(tmp_path, "Ada Lux - Aurora.wav", artist="Ada Lux", title="Aurora")
+    basalt = tagged_wav(tmp_path, "Bo Kay - Basalt.wav", artist="Bo Kay", title="Basalt")
+    playlist_file = tmp_path / "friday.m3u8"
+    playlist_file.write_text(
+        "#EXTM3U\n../Music/Ada Lux - Aurora.wav\n..\\..\\Other\\Bo Kay - Basalt.wav\n",
+        encoding="utf-8",
+    )
+    p = upload_playlist(stack.service, owner, playlist_file, [aurora, basalt])
+
+    done = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"), 30)
+
+    assert done["status"] == "done", done["error"]
+    assert (done["entry_count"], done["matched_count"]) == (2, 2), done["problems"]
+    rows = _playlist_tracks(stack.service, p["id"])
+    assert [r["track"]["title"] for r in rows] == ["Aurora", "Basalt"]
+    assert all(r["track"]["file"] for r in rows)
+
+
+def test_a_traktor_library_keeps_its_drives_and_leaves_sampler_sounds_out(
+    stack, service_processes
+) -> None:
+    owner = make_dj(stack.service)
+    p = upload_playlist(stack.service, owner, FIXTURES / "traktor-library.nml", [])
+
+    done = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"))
+
+    assert done["status"] == "done", done["error"]
+    tracks = stack.service.list_items(
+        "tracks", filter={"owner": {"_eq": owner}}, fields=["title", "path", "key"], limit=-1
+    )
+    by_title = {t["title"]: t for t in tracks}
+    assert by_title["Glue"]["path"] == "/Volumes/Transcend/DJing/House/Bicep - Glue.mp3"
+    assert by_title["Glue"]["key"] == "11A"  # the key text, not Traktor's detection
+    assert by_title["Starry Night"]["path"] == "E:/DJ Music/Peggy Gou - Starry Night.flac"
+    assert "ClosedHH DMX V1" not in by_title
+    assert any("Traktor factory sound" in problem["reason"] for problem in done["problems"])
