@@ -1,10 +1,12 @@
 """Pools: the tracks a set is chosen from, loaded from a playlist, a DJ collection or a folder.
 
-``load_pool(path)`` accepts an M3U/M3U8, a Rekordbox XML, a Traktor NML, a CSV or a folder of audio
-files. For playlist entries whose file exists on this machine, the file's tags are merged in: tags
-win over an M3U's ``#EXTINF`` text (which players derive from the tags anyway); a collection's or a
-CSV's values win over tags, since they hold the DJ's own analysis and corrections. Duplicate entries
-are dropped with a problem naming the first one. Track ids are short hashes of the location, so the
+``load_pool(path)`` accepts an M3U/M3U8, a PLS, a Rekordbox XML or text export, a Traktor NML, a CSV
+or a folder of audio files. For playlist entries whose file exists on this machine, the file's tags
+are merged in: tags win over an M3U's ``#EXTINF`` or a PLS's title (which players derive from the
+tags anyway); a collection's, a text export's or a CSV's values win over tags, since they hold the
+DJ's own analysis and corrections. Duplicate entries are dropped with a problem naming the first
+one; sampler sounds (Rekordbox's sampler, Traktor's factory sounds) are left out, with a problem
+saying how many. Track ids are short hashes of the location, so the
 same pool file always gives the same ids, whatever the order of its entries.
 """
 
@@ -31,6 +33,8 @@ from service.dj.tracks import Track
 
 __all__ = ["Pool", "PoolError", "Problem", "load_pool", "merge_entry_and_tags", "track_id"]
 
+# Formats whose text a player derived from the tags: the tags are the better source.
+_PLAYER_TEXT_FORMATS = frozenset({"m3u", "pls"})
 # Fields a pool track carries, in Track's order (id, path and sources are handled apart).
 _TRACK_FIELDS = (
     "title",
@@ -124,13 +128,14 @@ def merge_entry_and_tags(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Field values and their sources from a playlist entry and (optionally) the file's tags.
 
-    An M3U's ``#EXTINF`` text loses to the file's tags; a collection's or CSV's own values win over them.
+    An M3U's or PLS's display text loses to the file's tags; a collection's or table's own values
+    win over them.
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     from_entry = {name: getattr(entry, name) for name in _TRACK_FIELDS}
     from_tags = {name: getattr(tags, name) for name in _TRACK_FIELDS} if tags else {}
-    tags_first = fmt == "m3u"
+    tags_first = fmt in _PLAYER_TEXT_FORMATS
     for name in _TRACK_FIELDS:
         order = (("tags", from_tags), ("entry", from_entry))
         for origin, candidates in order if tags_first else order[::-1]:

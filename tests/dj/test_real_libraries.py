@@ -153,6 +153,14 @@ def test_pls_reports_what_it_cannot_use() -> None:
         parse_playlist(b"File1=a.mp3\n", filename="x.pls")
 
 
+def test_a_pls_title_loses_to_the_files_own_tags(tmp_path: Path) -> None:
+    make(tmp_path, "mp3", {"artist": "Bicep", "title": "Glue", "bpm": "130"}, name="glue")
+    (tmp_path / "set.pls").write_text("[playlist]\nFile1=glue.mp3\nTitle1=Wrong - Guess\n")
+    (track,) = load_pool(tmp_path / "set.pls").tracks
+    assert (track.artist, track.title, track.bpm) == ("Bicep", "Glue", 130.0)
+    assert track.sources["artist"] == "tag:TPE1"
+
+
 def test_rekordbox_text_export_rows_in_order() -> None:
     result = read_playlist(FIXTURES / "rekordbox-export.txt")
     assert (result.format, result.encoding) == ("rekordbox-txt", "utf-16")
