@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from service.dj.playlists.fields import check_count, fill_from_comment, set_field
+from service.dj.playlists.fields import check_count, fill_from_comment, set_field, unusable_line
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.playlists.text import LINE_SPLIT, legacy_problem
@@ -82,17 +82,8 @@ def parse_csv(
         if not any(cell.strip() for cell in row):
             continue
         raw = delimiter.join(row)
-        if len(raw) > limits.max_line_chars:
-            problems.append(
-                Problem(
-                    no,
-                    f"row is {len(raw):,} characters long (limit "
-                    f"{limits.max_line_chars:,}); skipped",
-                )
-            )
-            continue
-        if "\x00" in raw:
-            problems.append(Problem(no, "row contains a NUL byte; skipped"))
+        if (problem := unusable_line(no, raw, limits, "row")) is not None:
+            problems.append(problem)
             continue
         entry = PoolEntry(line=no, raw=raw)
         skip = False

@@ -10,18 +10,45 @@ from service.dj.playlists.paths import normalise_location
 from service.dj.tracks import TrackField
 from service.dj.values import parse_mik_comment, parse_text
 
-__all__ = ["check_count", "entry_from", "fill_from_comment", "set_field", "split_display"]
+__all__ = [
+    "check_count",
+    "entry_from",
+    "fill_from_comment",
+    "parse_field",
+    "set_field",
+    "split_display",
+    "unusable_line",
+]
+
+
+def unusable_line(no: int, text: str, limits: Limits, what: str = "line") -> Problem | None:
+    """The problem with a line too long or holding a NUL byte (it is skipped), else None."""
+    if len(text) > limits.max_line_chars:
+        return Problem(
+            no,
+            f"{what} is {len(text):,} characters long (limit {limits.max_line_chars:,}); skipped",
+        )
+    if "\x00" in text:
+        return Problem(no, f"{what} contains a NUL byte; skipped")
+    return None
+
+
+def parse_field(
+    entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
+) -> object | None:
+    """``raw`` parsed as field ``f``, or None; an unusable value becomes a problem."""
+    try:
+        return f.parse(raw)
+    except ValueError as exc:
+        problems.append(Problem(entry.line, f"{label}: {exc}; ignored"))
+        return None
 
 
 def set_field(
     entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
 ) -> None:
     """Parse ``raw`` as field ``f`` into ``entry``; an unusable value becomes a problem."""
-    try:
-        value = f.parse(raw)
-    except ValueError as exc:
-        problems.append(Problem(entry.line, f"{label}: {exc}; ignored"))
-        return
+    value = parse_field(entry, f, raw, label, problems)
     if value is not None:
         setattr(entry, f.name, value)
 
@@ -77,23 +104,12 @@ def entry_from(
         raw_value = values.get(label)
         if raw_value in (None, ""):
             continue
-        if f.name == "key" and key_spots > 1:
-            _keep_key(entry, f, raw_value, label, problems)
+        if f.name == "key" and key_spots > 1:  # keep every spot's key; the first one is used
+            key = parse_field(entry, f, raw_value, label, problems)
+            if isinstance(key, Key):
+                entry.keys[label] = key
+                entry.key = entry.key or key
         elif getattr(entry, f.name) is None:  # else an earlier source already gave a value
             set_field(entry, f, raw_value, label, problems)
     fill_from_comment(entry)
     return entry
-
-
-def _keep_key(
-    entry: PoolEntry, f: TrackField, raw: object, label: str, problems: list[Problem]
-) -> None:
-    """Record one of several key spots in ``entry.keys``; the first usable one is the entry's key."""
-    try:
-        key = f.parse(raw)
-    except ValueError as exc:
-        problems.append(Problem(entry.line, f"{label}: {exc}; ignored"))
-        return
-    if isinstance(key, Key):
-        entry.keys[label] = key
-        entry.key = entry.key or key

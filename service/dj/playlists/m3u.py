@@ -11,7 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from service.dj.playlists.fields import check_count, split_display
+from service.dj.playlists.fields import check_count, split_display, unusable_line
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.playlists.text import LINE_SPLIT, legacy_problem
@@ -76,17 +76,8 @@ def parse_m3u(text: str, encoding: str, base: str | None, limits: Limits) -> Pla
     extras: dict[str, str] = {}
     vdj: dict[str, object] = {}  # VirtualDJ's own fields win over #EXTINF's display text
     for no, line in enumerate(LINE_SPLIT.split(text), 1):
-        if len(line) > limits.max_line_chars:
-            problems.append(
-                Problem(
-                    no,
-                    f"line is {len(line):,} characters long (limit "
-                    f"{limits.max_line_chars:,}); skipped",
-                )
-            )
-            continue
-        if "\x00" in line:
-            problems.append(Problem(no, "line contains a NUL byte; skipped"))
+        if (problem := unusable_line(no, line, limits)) is not None:
+            problems.append(problem)
             continue
         stripped = line.strip().lstrip("\ufeff")
         if not stripped:

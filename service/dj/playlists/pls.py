@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from service.dj.playlists.fields import check_count, split_display
+from service.dj.playlists.fields import check_count, split_display, unusable_line
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import normalise_location
 from service.dj.playlists.text import LINE_SPLIT, legacy_problem
@@ -40,11 +40,8 @@ def parse_pls(text: str, encoding: str, base: str | None, limits: Limits) -> Pla
         stripped = line.strip()
         if not stripped or stripped.startswith((";", "#")):
             continue
-        if len(line) > limits.max_line_chars:
-            problems.append(Problem(no, f"line is {len(line):,} characters long; skipped"))
-            continue
-        if "\x00" in line:
-            problems.append(Problem(no, "line contains a NUL byte; skipped"))
+        if (problem := unusable_line(no, line, limits)) is not None:
+            problems.append(problem)
             continue
         if m := _SECTION_RE.match(stripped):
             in_playlist = m[1].strip().casefold() == "playlist"
