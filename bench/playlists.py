@@ -4,7 +4,8 @@ One library of ``--entries`` tracks (default 50,000, the most one upload may hol
 format we read: extended M3U8 (with VirtualDJ ``#EXTVDJ`` lines), PLS, Rekordbox XML, Rekordbox's
 UTF-16 text export, Traktor NML (tracks spread over the startup disk, an external drive and a
 Windows drive, so every path goes through the volume placement) and CSV. Each is parsed
-``--rounds`` times from bytes in memory; the best time counts. Peak memory of one parse is taken
+``--rounds`` times from bytes in memory; the best wall time counts, and the best CPU time of this
+process beside it (on a shared machine the CPU time is the steadier figure). Peak memory of one parse is taken
 with tracemalloc in a separate pass (tracing slows parsing, so it is not timed). Target: a full
 50,000-entry collection of any format in under 5 s on one core.
 
@@ -115,11 +116,12 @@ def main() -> None:
     for name, (data, filename) in payloads(library(args.entries, args.seed)).items():
         if wanted is not None and name not in wanted:
             continue
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(args.rounds):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             parsed = parse_playlist(data, filename=filename, limits=limits)
             best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
         assert len(parsed.entries) == args.entries, (name, len(parsed.entries), parsed.problems[:3])
         tracemalloc.start()
         parse_playlist(data, filename=filename, limits=limits)
@@ -129,13 +131,14 @@ def main() -> None:
             "format": parsed.format,
             "bytes": len(data),
             "best_s": round(best, 3),
+            "best_cpu_s": round(best_cpu, 3),
             "entries_per_s": round(args.entries / best),
             "peak_mib": round(peak / 2**20, 1),
             "problems": len(parsed.problems),
         }
         flag = "" if best <= TARGET_S else f"  (over the {TARGET_S:g} s target)"
         print(
-            f"{name:16s} {len(data) / 2**20:7.1f} MiB  {best:6.2f} s  "
+            f"{name:16s} {len(data) / 2**20:7.1f} MiB  {best:6.2f} s (CPU {best_cpu:5.2f} s)  "
             f"{args.entries / best:9,.0f} entries/s  peak {peak / 2**20:6.1f} MiB{flag}"
         )
     load = round(os.getloadavg()[0], 2)

@@ -8,6 +8,7 @@ five-second horn, so pools leave them out and say how many, and where.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -21,6 +22,7 @@ T = TypeVar("T")
 _REKORDBOX = "Rekordbox sampler sound"
 _TRAKTOR = "Traktor factory sound"
 _SHOWN_LINES = 5
+_HINT_RE = re.compile(r"sampler|factory sounds", re.IGNORECASE)
 
 
 def _parts(path: str) -> list[str]:
@@ -30,7 +32,7 @@ def _parts(path: str) -> list[str]:
 
 def sampler_kind(path: str | None) -> str | None:
     """``Rekordbox sampler sound`` or ``Traktor factory sound`` when ``path`` is one, else None."""
-    if not path:
+    if not path or not _HINT_RE.search(path):  # most paths: one cheap search, no splitting
         return None
     parts = _parts(path)[:-1]  # folders only: a track may well be called "Sampler.mp3"
     if "osc_sampler" in parts:
