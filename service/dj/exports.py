@@ -44,6 +44,7 @@ __all__ = [
     "serato_path",
     "set_json",
     "spreadsheet_safe",
+    "spreadsheet_text",
     "to_csv",
     "to_m3u8",
     "to_nml",
@@ -281,6 +282,13 @@ def spreadsheet_safe(cell: object) -> object:
     """A cell a spreadsheet shows as text: a leading ``'`` before a would-be formula (numbers stay)."""
     if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
         return "'" + cell
+    return cell
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A cell as it was before :func:`spreadsheet_safe` (the apostrophe before a formula dropped)."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
     return cell
 
 

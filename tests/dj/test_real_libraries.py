@@ -22,6 +22,7 @@ from service.dj.matching import FileRef, match_entries
 from service.dj.playlists import PoolError, Problem, parse_playlist, read_playlist
 from service.dj.pools import load_pool
 from service.dj.tags import read_tags
+from service.dj.tracks import Track
 from tests.dj import audio
 from tests.dj.audio import make
 
@@ -424,6 +425,17 @@ def test_our_own_csv_reads_back_without_warnings(tmp_path: Path) -> None:
     assert [(t.title, t.key, t.bpm) for t in again.tracks] == [
         (t.title, t.key, t.bpm) for t in tracks
     ]
+
+
+def test_our_own_csv_gives_back_text_it_guarded_against_spreadsheets(tmp_path: Path) -> None:
+    tracks = [
+        Track(id="a", path="/m/a.mp3", title="=HYPERLINK(x)", artist="-M-", bpm=128.0),
+        Track(id="b", path="/m/b.mp3", title="'quoted'", artist="+1", bpm=-5.0 + 130),
+    ]
+    out = tmp_path / "set.csv"
+    out.write_text(export_set("csv", tracks), encoding="utf-8")
+    again = load_pool(out).tracks
+    assert [(t.title, t.artist) for t in again] == [(t.title, t.artist) for t in tracks]
 
 
 def test_folder_pool_warnings_name_the_file(tmp_path: Path) -> None:

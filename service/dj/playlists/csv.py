@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from service.dj.exports import spreadsheet_text
 from service.dj.playlists.fields import check_count, fill_from_comment, set_field, unusable_line
 from service.dj.playlists.model import Limits, Playlist, PoolEntry, PoolError, Problem
 from service.dj.playlists.paths import normalise_location
@@ -81,6 +82,7 @@ def parse_csv(
         no, previous = previous + 1, reader.line_num
         if not any(cell.strip() for cell in row):
             continue
+        row = [spreadsheet_text(cell) for cell in row]  # our own export guards formulas
         raw = delimiter.join(row)
         if (problem := unusable_line(no, raw, limits, "row")) is not None:
             problems.append(problem)
