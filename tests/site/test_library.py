@@ -149,3 +149,19 @@ def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(stac
     assert response.status_code == 413
     assert "Upload too large" in response.text
     assert stack.service.count("playlists", {"owner": {"_eq": dj.id}}) == 0
+
+
+def test_the_upload_form_and_the_studio_know_every_format_the_reader_reads() -> None:
+    import yaml
+
+    from service.dj.playlists.detection import FORMATS
+    from service.stack.settings import SNAPSHOT_FILE
+    from service.web.site.library import PLAYLIST_FORMATS
+
+    field = next(
+        f for f in yaml.safe_load(SNAPSHOT_FILE.read_text())["fields"]
+        if (f["collection"], f["field"]) == ("playlists", "source_format")
+    )  # fmt: skip
+    choices = {c["value"] for c in field["meta"]["options"]["choices"]}
+    assert set(FORMATS) <= choices
+    assert set(FORMATS) <= set(PLAYLIST_FORMATS.values()) | {"m3u"}

@@ -15,17 +15,20 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from werkzeug.datastructures import FileStorage
 
 from service import ledger, usage
+from service.dj.playlists.detection import READ_TEXT
 from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
 
 log = logging.getLogger(__name__)
 
-# The playlist formats the ingest pipeline reads, by file name ending.
+# The playlist files the ingest pipeline reads, by file name ending (it reads the content to be sure).
 PLAYLIST_FORMATS = {
     ".m3u8": "m3u8",
     ".m3u": "m3u",
+    ".pls": "pls",
     ".xml": "rekordbox",
+    ".txt": "rekordbox-txt",
     ".nml": "nml",
     ".csv": "csv",
 }
@@ -81,6 +84,7 @@ def _upload_page(error: str | None) -> str:
         "library/upload.html",
         formats=sorted(PLAYLIST_FORMATS),
         audio_extensions=sorted(AUDIO_EXTENSIONS),
+        read_text=READ_TEXT,
         error=error,
     )
 
@@ -97,15 +101,12 @@ def upload() -> Any:
     """Store the playlist file and its audio in a new folder, record the playlist, start the import."""
     source: FileStorage | None = request.files.get("playlist")
     if source is None or not source.filename:
-        return _upload_error(
-            "Choose a playlist file (M3U8, M3U, Rekordbox XML, Traktor NML or CSV)."
-        )
+        return _upload_error(f"Choose a playlist file ({READ_TEXT}).")
     suffix = PurePath(source.filename).suffix.lower()
     source_format = PLAYLIST_FORMATS.get(suffix)
     if source_format is None:
         return _upload_error(
-            f"{PurePath(source.filename).name} is not a playlist file we read: "
-            "use M3U8, M3U, Rekordbox XML, Traktor NML or CSV."
+            f"{PurePath(source.filename).name} is not a playlist file we read: use {READ_TEXT}."
         )
     audio = [f for f in request.files.getlist("audio") if f and f.filename]
     skipped = [
