@@ -53,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.dj.arcs import PRESETS, arc_cost_matrix
+from service.dj.arcs import PRESETS
 from service.dj.costs import cost_matrix
 from service.dj.keys import Key
 from service.dj.sequencing import greedy_order, held_karp, path_cost, solve_order

@@ -10,17 +10,27 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import click
 
+from service.cli import process_started_at
 from service.cli.library import playlist_option
 from service.dj.arcs import ArcError, parse_arc
-from service.dj.costs import CostWeights, cost_matrix
+from service.dj.costs import CostWeights
 from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
 from service.dj.pools import Pool, PoolError, load_pool
 from service.dj.scorecard import score_order
-from service.dj.sequencing.plan import DEFAULT_OVERLAP_S, PlannedSet, SetError, SetRequest, plan_set
+from service.dj.sequencing.objective import FORBIDDEN
+from service.dj.sequencing.plan import (
+    DEFAULT_OVERLAP_S,
+    PlannedSet,
+    SetError,
+    SetRequest,
+    constrained_problem,
+    plan_set,
+)
 from service.dj.values import parse_duration
 
 if TYPE_CHECKING:
@@ -68,6 +78,17 @@ def parse_bpm_range(text: str) -> tuple[float, float]:
     if lo > hi:
         raise click.BadParameter(f"{text!r}: the minimum is above the maximum")
     return lo, hi
+
+
+def _locked_pairs(command: str, locks: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``A:B`` texts → (A, B) id pairs."""
+    locked: list[tuple[str, str]] = []
+    for text in locks:
+        a, sep, b = text.partition(":")
+        if not sep or not a or not b:
+            _fail(command, f"--lock {text!r}: use A:B with two track ids")
+        locked.append((a, b))
+    return locked
 
 
 def _load(command: str, pool_path: str, playlist: str | None = None) -> Pool:
@@ -231,16 +252,12 @@ def build_command(
             arc_text = params.arc
         if bpm_range is None and params.bpm_min is not None and params.bpm_max is not None:
             bpm_range = f"{params.bpm_min}:{params.bpm_max}"
+    started_at = process_started_at()  # the budget is the whole command's
     try:
         arc = parse_arc(arc_text or "journey")
     except ArcError as exc:
         _fail("build", str(exc))
-    locked: list[tuple[str, str]] = []
-    for text in locks:
-        a, sep, b = text.partition(":")
-        if not sep or not a or not b:
-            _fail("build", f"--lock {text!r}: use A:B with two track ids")
-        locked.append((a, b))
+    locked = _locked_pairs("build", locks)
     request = SetRequest(
         duration_s=parse_set_length(duration) if duration else None,
         tolerance=tolerance / 100.0,
@@ -256,6 +273,7 @@ def build_command(
         time_budget_s=parse_budget(time_budget),
         weights=CostWeights(keylock=keylock),
         overlap_s=overlap,
+        started_at=started_at,
     )
     pool = _load("build", pool_path, playlist_name)
     try:
@@ -275,6 +293,7 @@ def build_command(
             "duration_s": request.duration_s,
             "bpm_range": list(request.bpm_range) if request.bpm_range else None,
             "brief": brief_used,
+            "search": asdict(planned.stats) if planned.stats else None,
         }
     }
     if fmt == "serato":
@@ -334,23 +353,71 @@ def score_command(
 @click.argument("pool_path", metavar="POOL", type=click.Path())
 @playlist_option
 @click.option("--keylock", is_flag=True, help="Compare keys as tagged (keylock on).")
+@click.option(
+    "--with-constraints",
+    is_flag=True,
+    help=f"Price the constraints below as the solver does (forbidden = {FORBIDDEN:g}) and add "
+    "the cost of opening and closing the set with each track.",
+)
+@click.option("--first", help="Id of the track to open with (with --with-constraints).")
+@click.option("--last", help="Id of the track to close with (with --with-constraints).")
+@click.option(
+    "--lock", "locks", multiple=True, metavar="A:B", help="Play B directly after A (repeatable)."
+)
+@click.option("--max-tempo-step", type=float, help="Largest tempo change allowed, in %.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {tracks: [{id, path}], matrix}.")
-def costs_command(pool_path: str, playlist_name: str | None, keylock: bool, as_json: bool) -> None:
+def costs_command(
+    pool_path: str,
+    playlist_name: str | None,
+    keylock: bool,
+    with_constraints: bool,
+    first: str | None,
+    last: str | None,
+    locks: tuple[str, ...],
+    max_tempo_step: float | None,
+    as_json: bool,
+) -> None:
     """The transition cost matrix the solver uses for POOL (row = from, column = to)."""
+    if not with_constraints and (first or last or locks or max_tempo_step is not None):
+        _fail("costs", "--first, --last, --lock and --max-tempo-step need --with-constraints")
     pool = _load("costs", pool_path, playlist_name)
-    matrix = cost_matrix(pool.tracks, CostWeights(keylock=keylock))
-    payload = {
+    request = SetRequest(
+        first=first,
+        last=last,
+        locked_pairs=tuple(_locked_pairs("costs", locks)),
+        max_tempo_step_pct=max_tempo_step,
+        weights=CostWeights(keylock=keylock),
+    )
+    try:
+        problem = constrained_problem(pool.tracks, request)
+    except SetError as exc:
+        _fail("costs", str(exc))
+    matrix = problem.cost
+    payload: dict[str, object] = {
         "tracks": [{"id": t.id, "path": t.path} for t in pool.tracks],
         "matrix": matrix.tolist(),
     }
+    if with_constraints:
+        payload["opening"] = problem.opening.tolist()
+        payload["closing"] = problem.closing.tolist()
+        payload["forbidden"] = FORBIDDEN
     if as_json:
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
     ids = [t.id for t in pool.tracks]
     width = max(len(i) for i in ids)
-    click.echo(" " * width + " " + " ".join(f"{i:>{width}}" for i in ids))
+    cell = max(width, 5)
+
+    def show(value: float) -> str:
+        return f"{'×':>{cell}}" if value >= FORBIDDEN / 2 else f"{value:>{cell}.2f}"
+
+    click.echo(" " * width + " " + " ".join(f"{i:>{cell}}" for i in ids))
     for i, row in zip(ids, matrix, strict=True):
-        click.echo(f"{i:>{width}} " + " ".join(f"{v:>{width}.2f}" for v in row))
+        click.echo(f"{i:>{width}} " + " ".join(show(v) for v in row))
+    if with_constraints:
+        click.echo(f"{'open':>{width}} " + " ".join(show(v) for v in problem.opening))
+        click.echo(f"{'close':>{width}} " + " ".join(show(v) for v in problem.closing))
+        click.echo(f"× = forbidden (priced {FORBIDDEN:g})")
 
 
 def register(main: click.Group) -> None:

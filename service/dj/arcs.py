@@ -1,9 +1,12 @@
 """Energy arcs: the shape a set's energy should follow from first track to last.
 
-An arc is a piecewise-linear curve over the set's progress ``x`` in [0, 1] (0 = first track, 1 = last
-track) giving a target energy on the 1–10 scale tracks carry. The set objective adds, for the track
-at position ``p`` of ``n``, ``weight · (energy − target(p / (n − 1)))²``: squared so that one track far
-off the curve costs more than several slightly off, which is how a dance floor feels it.
+An arc is a piecewise-linear curve over the set's progress ``x`` in [0, 1] (0 = the start of the set,
+1 = its end) giving a target energy on the 1–10 scale tracks carry. Progress is measured on the set's
+clock (:func:`service.dj.timeline.progress`: the middle of each track's time on the floor over the
+set's whole floor time), not by counting tracks, so a run of short edits does not rush the curve.
+The set objective adds, for each track, ``weight · (energy − target(progress))²``: squared so that
+one track far off the curve costs more than several slightly off, which is how a dance floor feels
+it.
 
 Presets (names shared with the AI layer and the command line):
 
@@ -29,7 +32,7 @@ __all__ = [
     "PRESETS",
     "Arc",
     "ArcError",
-    "arc_cost_matrix",
+    "arc_costs",
     "arc_rmse",
     "parse_arc",
 ]
@@ -53,13 +56,22 @@ class Arc:
     points: tuple[tuple[float, float], ...]
 
     def targets(self, n: int) -> np.ndarray:
-        """Target energy for each of ``n`` positions, spread evenly from 0 to 1."""
+        """Target energy for each of ``n`` positions, spread evenly from 0 to 1 (for charts)."""
         if n <= 0:
             return np.zeros(0)
-        xs = np.linspace(0.0, 1.0, n) if n > 1 else np.array([0.5])
-        px = np.array([p[0] for p in self.points])
-        py = np.array([p[1] for p in self.points])
-        return np.interp(xs, px, py)
+        return self.target_at(np.linspace(0.0, 1.0, n) if n > 1 else np.array([0.5]))
+
+    def target_at(self, progress: np.ndarray) -> np.ndarray:
+        """Target energy at each progress value in [0, 1] (flat beyond the first and last point)."""
+        px, py = self.curve()
+        return np.interp(np.asarray(progress, dtype=float), px, py)
+
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points as two arrays: progress and energy."""
+        return (
+            np.array([p[0] for p in self.points], dtype=float),
+            np.array([p[1] for p in self.points], dtype=float),
+        )
 
     def describe(self) -> str:
         """Short text for notes and exports, e.g. ``journey (4 → 8.5 → 6)``."""
@@ -105,30 +117,35 @@ def parse_arc(value: str | Arc | None) -> Arc | None:
     return Arc("custom", tuple(points))
 
 
-def arc_cost_matrix(
+def arc_costs(
     energies: Sequence[float | None] | np.ndarray,
+    progress: np.ndarray,
     arc: Arc | None,
-    n_positions: int,
     weight: float = DEFAULT_ARC_WEIGHT,
-) -> np.ndarray | None:
-    """Cost of putting track ``i`` at position ``p``: ``weight · (energy_i − target_p)²``.
+) -> np.ndarray:
+    """Arc cost of each track at its progress in the set: ``weight · (energy − target)²``.
 
-    Tracks without an energy cost nothing anywhere (nothing is known to fit or not). Returns None
-    when there is no arc.
+    Tracks without an energy cost nothing (nothing is known to fit or not); no arc costs nothing.
     """
-    if arc is None:
-        return None
     e = np.array([np.nan if v is None else float(v) for v in energies], dtype=float)
-    targets = arc.targets(n_positions)
-    cost = weight * (e[:, None] - targets[None, :]) ** 2
+    if arc is None:
+        return np.zeros(len(e))
+    cost = weight * (e - arc.target_at(progress)) ** 2
     return np.nan_to_num(cost, nan=0.0)
 
 
-def arc_rmse(energies: Sequence[float | None], arc: Arc | None) -> float | None:
-    """Root-mean-square distance in energy levels between a played order and the arc, or None."""
+def arc_rmse(
+    energies: Sequence[float | None], arc: Arc | None, progress: np.ndarray | None = None
+) -> float | None:
+    """Root-mean-square distance in energy levels between a played order and the arc, or None.
+
+    ``progress`` places each track on the set's clock; without it tracks are spread evenly.
+    """
     if arc is None:
         return None
-    targets = arc.targets(len(energies))
+    if progress is None:
+        progress = np.linspace(0.0, 1.0, len(energies)) if len(energies) > 1 else np.full(1, 0.5)
+    targets = arc.target_at(progress)
     diffs = [float(e) - t for e, t in zip(energies, targets, strict=True) if e is not None]
     if not diffs:
         return None

@@ -27,8 +27,10 @@ than rises tire it. The overall shape of the set is the arc's job (:mod:`service
 ``same_label`` = 0 by default (0.2 is a sensible choice for label showcases); **genre change**
 ``genre_change`` = 0.25 (both genres known and different).
 
-Everything is computed for all pairs at once in numpy (one 24 × 24 relation table, no Python loop
-over pairs), so a 1,000-track pool takes well under a second.
+Everything is one vectorised function over pairs of tracks (one 24 × 24 relation table, no Python
+loop over pairs): the matrix runs it over blocks of rows, so a 10,000-track pool needs no more than a
+block's temporaries beside the matrix itself (float32 from :data:`FLOAT32_FROM` tracks: 400 MB at
+10,000), and the scorecard runs it along the consecutive pairs of a played order.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ from service.dj.tracks import Track
 
 __all__ = [
     "DETECTED_KEY_ERROR",
+    "FLOAT32_FROM",
     "CostWeights",
     "TransitionFacts",
     "cost_matrix",
     "relation_name",
     "tempo_change_matrix",
     "transition_facts",
+    "transitions_along",
 ]
 
 #: Share of wrong keys among detected ones (best published detector, GiantSteps: 30.6 %).
@@ -60,6 +64,10 @@ DETECTED_KEY_ERROR = 0.3
 DETECTED_SOURCE = "analysis"
 #: Tempo cost of a transition where a BPM is unknown.
 UNKNOWN_TEMPO_COST = 0.5
+#: Pools of this many tracks and more get a float32 matrix (half the memory; costs need no more).
+FLOAT32_FROM = 2000
+#: Matrix entries computed at once (rows per block = this ÷ pool size).
+_BLOCK_ENTRIES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,10 @@ def _fold_ratio(bpm_from: np.ndarray, bpm_to: np.ndarray) -> np.ndarray:
     return np.exp2(log2 - np.round(log2))
 
 
-def tempo_change_matrix(tracks: Sequence[Track]) -> np.ndarray:
-    """Signed tempo change in % for ``b`` to match ``a`` (octave-folded); NaN where a BPM is unknown."""
-    bpm = np.array([t.bpm if t.bpm and t.bpm > 0 else np.nan for t in tracks], dtype=float)
+def _tempo_change(bpm_from: np.ndarray, bpm_to: np.ndarray) -> np.ndarray:
+    """Signed tempo change in % for ``to`` to match ``from`` (octave-folded); NaN when unknown."""
     with np.errstate(invalid="ignore"):
-        return (_fold_ratio(bpm[:, None], bpm[None, :]) - 1.0) * 100.0
+        return (_fold_ratio(bpm_from, bpm_to) - 1.0) * 100.0
 
 
 def _tempo_cost(change: np.ndarray) -> np.ndarray:
@@ -130,70 +137,127 @@ def _artist_names(artist: str | None) -> set[str]:
     return {part.strip() for part in _ARTIST_SPLIT.split(artist.casefold()) if part.strip()}
 
 
-def _shared_names(names: list[set[str]]) -> np.ndarray:
-    vocabulary = {name: k for k, name in enumerate(sorted(set().union(*names)))} if names else {}
-    incidence = np.zeros((len(names), max(1, len(vocabulary))), dtype=np.float32)
-    for row, group in enumerate(names):
-        for name in group:
-            incidence[row, vocabulary[name]] = 1.0
-    return (incidence @ incidence.T) > 0
-
-
-def _equal_known(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """(same, both known) matrices for a text field compared case-insensitively."""
+def _codes(values: list[str | None]) -> np.ndarray:
+    """An integer per distinct text (compared case-insensitively), −1 when unknown."""
     codes: dict[str, int] = {}
-    arr = np.array(
-        [-1 if not v else codes.setdefault(v.strip().casefold(), len(codes)) for v in values]
+    return np.array(
+        [-1 if not v else codes.setdefault(v.strip().casefold(), len(codes)) for v in values],
+        dtype=np.int64,
     )
-    known = (arr[:, None] >= 0) & (arr[None, :] >= 0)
-    return known & (arr[:, None] == arr[None, :]), known
 
 
-def cost_matrix(tracks: Sequence[Track], weights: CostWeights | None = None) -> np.ndarray:
-    """Transition cost from every track (row) to every other (column); the diagonal is 0."""
-    w = weights or CostWeights()
-    n = len(tracks)
-    if n == 0:
-        return np.zeros((0, 0))
-    change = tempo_change_matrix(tracks)
+class _Features:
+    """What the cost reads of each track, as arrays (built once per pool)."""
+
+    def __init__(self, tracks: Sequence[Track]) -> None:
+        self.n = len(tracks)
+        self.bpm = np.array([t.bpm if t.bpm and t.bpm > 0 else np.nan for t in tracks], dtype=float)
+        self.key = np.array([_key_index(t.key) for t in tracks], dtype=np.int64)
+        self.detected = np.array(
+            [t.sources.get("key") == DETECTED_SOURCE for t in tracks], dtype=float
+        )
+        self.energy = np.array(
+            [np.nan if t.energy is None else float(t.energy) for t in tracks], dtype=float
+        )
+        self.label = _codes([t.label for t in tracks])
+        self.genre = _codes([t.genre for t in tracks])
+        names = [_artist_names(t.artist) for t in tracks]
+        vocabulary = {name: k for k, name in enumerate(sorted(set().union(*names)))}
+        self.artists = [
+            np.array(sorted(vocabulary[x] for x in group), dtype=np.int64) for group in names
+        ]
+        members: list[list[int]] = [[] for _ in vocabulary]
+        for i, group in enumerate(self.artists):
+            for name in group:
+                members[name].append(i)
+        self.by_artist = [np.array(m, dtype=np.int64) for m in members]
+
+    def shared_artist(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Whether rows[i] and cols[j] share an artist: a block (rows × all) or pairwise (1-D)."""
+        if rows.ndim == 1 and cols.ndim == 1:
+            return np.array(
+                [
+                    bool(np.intersect1d(self.artists[a], self.artists[b]).size)
+                    for a, b in zip(rows, cols, strict=True)
+                ],
+                dtype=bool,
+            )
+        block = np.zeros((rows.shape[0], self.n), dtype=bool)
+        for r, i in enumerate(rows[:, 0]):
+            for name in self.artists[i]:
+                block[r, self.by_artist[name]] = True
+        return block[:, cols[0]]
+
+
+def _pair_costs(f: _Features, rows: np.ndarray, cols: np.ndarray, w: CostWeights) -> np.ndarray:
+    """Cost of mixing track ``rows`` into track ``cols`` (index arrays that broadcast together)."""
+    change = _tempo_change(f.bpm[rows], f.bpm[cols])
     total = w.tempo * _tempo_cost(change)
 
     # key: relation of a's key to the key b is heard in at a's tempo
-    kidx = np.array([_key_index(t.key) for t in tracks])
     table = _relation_table()
     mean_cost = float(table.mean())
+    ka, kb = f.key[rows], f.key[cols]
     if w.keylock:
-        shift = np.zeros((n, n), dtype=int)
+        shift = np.zeros(change.shape, dtype=np.int64)
     else:
         with np.errstate(invalid="ignore"):
             semis = np.round(12.0 * np.log2(1.0 + change / 100.0))
-        shift = np.nan_to_num(semis, nan=0.0).astype(int)
-    kb = kidx[None, :]
+        shift = np.nan_to_num(semis, nan=0.0).astype(np.int64)
     heard = np.where(kb >= 0, (kb % 12 + shift) % 12 + 12 * (kb >= 12), -1)
-    ka = np.broadcast_to(kidx[:, None], (n, n))
+    ka = np.broadcast_to(ka, heard.shape)
     known = (ka >= 0) & (heard >= 0)
     rel = np.where(known, table[np.where(known, ka, 0), np.where(known, heard, 0)], mean_cost)
-    detected = np.array([t.sources.get("key") == DETECTED_SOURCE for t in tracks], dtype=float)
-    n_detected = detected[:, None] + detected[None, :]
-    p = 1.0 - (1.0 - DETECTED_KEY_ERROR) ** n_detected
+    p = 1.0 - (1.0 - DETECTED_KEY_ERROR) ** (f.detected[rows] + f.detected[cols])
     total += w.key * ((1.0 - p) * rel + p * mean_cost)
 
-    energy = np.array([np.nan if t.energy is None else float(t.energy) for t in tracks])
-    d = energy[None, :] - energy[:, None]
+    d = f.energy[cols] - f.energy[rows]
     up = w.energy_up * np.maximum(0.0, d - 1.0) ** 2
     drop = w.energy_drop * np.maximum(0.0, -d - 1.0) ** 2
     total += np.nan_to_num(up + drop, nan=0.0)
 
     if w.same_artist:
-        total += w.same_artist * _shared_names([_artist_names(t.artist) for t in tracks])
+        total += w.same_artist * f.shared_artist(rows, cols)
     if w.same_label:
-        same, _ = _equal_known([t.label for t in tracks])
-        total += w.same_label * same
+        la, lb = f.label[rows], f.label[cols]
+        total += w.same_label * ((la >= 0) & (la == lb))
     if w.genre_change:
-        same, both = _equal_known([t.genre for t in tracks])
-        total += w.genre_change * (both & ~same)
-    np.fill_diagonal(total, 0.0)
-    return total
+        ga, gb = f.genre[rows], f.genre[cols]
+        total += w.genre_change * ((ga >= 0) & (gb >= 0) & (ga != gb))
+    return np.where(np.broadcast_to(rows == cols, total.shape), 0.0, total)
+
+
+def tempo_change_matrix(tracks: Sequence[Track], rows: slice | None = None) -> np.ndarray:
+    """Signed tempo change in % for ``b`` to match ``a`` (octave-folded); NaN where a BPM is unknown.
+
+    ``rows`` limits the result to those rows (the outgoing tracks), against every column.
+    """
+    bpm = np.array([t.bpm if t.bpm and t.bpm > 0 else np.nan for t in tracks], dtype=float)
+    return _tempo_change(bpm[rows if rows is not None else slice(None), None], bpm[None, :])
+
+
+def cost_matrix(
+    tracks: Sequence[Track], weights: CostWeights | None = None, *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Transition cost from every track (row) to every other (column); the diagonal is 0.
+
+    Computed in blocks of rows into ``out`` when given (any n × n float view, e.g. the top-left of
+    the solvers' padded matrix), else into a new float64 matrix (float32 from
+    :data:`FLOAT32_FROM` tracks).
+    """
+    w = weights or CostWeights()
+    n = len(tracks)
+    if out is None:
+        out = np.zeros((n, n), dtype=np.float32 if n >= FLOAT32_FROM else np.float64)
+    if n == 0:
+        return out
+    f = _Features(tracks)
+    cols = np.arange(n)[None, :]
+    step = max(1, _BLOCK_ENTRIES // n)
+    for lo in range(0, n, step):
+        rows = np.arange(lo, min(n, lo + step))[:, None]
+        out[lo : lo + step] = _pair_costs(f, rows, cols, w)
+    return out
 
 
 @dataclass(frozen=True)
@@ -212,32 +276,49 @@ class TransitionFacts:
     cost: float
 
 
+def transitions_along(
+    tracks: Sequence[Track], weights: CostWeights | None = None
+) -> list[TransitionFacts]:
+    """The facts of every transition of ``tracks`` played in this order (one per consecutive pair)."""
+    w = weights or CostWeights()
+    n = len(tracks)
+    if n < 2:
+        return []
+    f = _Features(tracks)
+    rows, cols = np.arange(n - 1), np.arange(1, n)
+    costs = _pair_costs(f, rows, cols, w)
+    changes = _tempo_change(f.bpm[rows], f.bpm[cols])
+    shared = f.shared_artist(rows, cols)
+    facts = []
+    for k in range(n - 1):
+        a, b = tracks[k], tracks[k + 1]
+        change = None if np.isnan(changes[k]) else float(changes[k])
+        factor = 2.0 ** round(math.log2(a.bpm / b.bpm)) if a.bpm and b.bpm else None
+        heard = None
+        rel = None
+        if b.key is not None:
+            heard = b.key if (w.keylock or change is None) else key_at_tempo(b.key, change)
+        if a.key is not None and heard is not None:
+            rel = relation(a.key, heard)
+        facts.append(
+            TransitionFacts(
+                relation=relation_name(rel) if rel is not None else None,
+                relation_kind=rel.name if rel is not None else None,
+                harmonic=rel.harmonic if rel is not None else None,
+                clash=(rel.name == "CLASH") if rel is not None else None,
+                heard_key=heard,
+                tempo_change_pct=change,
+                tempo_factor=factor,
+                energy_change=(b.energy - a.energy)
+                if a.energy is not None and b.energy is not None
+                else None,
+                same_artist=bool(shared[k]),
+                cost=float(costs[k]),
+            )
+        )
+    return facts
+
+
 def transition_facts(a: Track, b: Track, weights: CostWeights | None = None) -> TransitionFacts:
     """Relation, tempo change, energy change and cost of mixing ``a`` into ``b``."""
-    w = weights or CostWeights()
-    change = float(tempo_change_matrix([a, b])[0, 1])
-    change_pct = None if math.isnan(change) else change
-    factor = None
-    if a.bpm and b.bpm:
-        raw = math.log2(a.bpm / b.bpm)
-        factor = 2.0 ** round(raw)
-    heard = None
-    rel = None
-    if b.key is not None:
-        heard = b.key if (w.keylock or change_pct is None) else key_at_tempo(b.key, change_pct)
-    if a.key is not None and heard is not None:
-        rel = relation(a.key, heard)
-    return TransitionFacts(
-        relation=relation_name(rel) if rel is not None else None,
-        relation_kind=rel.name if rel is not None else None,
-        harmonic=rel.harmonic if rel is not None else None,
-        clash=(rel.name == "CLASH") if rel is not None else None,
-        heard_key=heard,
-        tempo_change_pct=change_pct,
-        tempo_factor=factor,
-        energy_change=(b.energy - a.energy)
-        if a.energy is not None and b.energy is not None
-        else None,
-        same_artist=bool(_artist_names(a.artist) & _artist_names(b.artist)),
-        cost=float(cost_matrix([a, b], w)[0, 1]),
-    )
+    return transitions_along([a, b], weights)[0]

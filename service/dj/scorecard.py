@@ -1,9 +1,11 @@
 """The scorecard of a played order: how well it mixes, in numbers a DJ can check, and how to mix it.
 
-Set-level figures: total transition cost (and the objective including the arc), harmonic-OK share
+Set-level figures: played length on the set's clock (:mod:`service.dj.timeline`, the same length the
+planner fits), total transition cost (and the objective including the arc), harmonic-OK share
 (same key, ±1, relative, judged on the key as heard at the outgoing tempo), clash share, mean and
 maximum tempo change, share of transitions within 3 % (under half a semitone without keylock), arc
-RMSE in energy levels, and same-artist adjacencies. Shares are over the transitions where the facts
+RMSE in energy levels (each track measured where it plays on the set's clock), and same-artist
+adjacencies. Shares are over the transitions where the facts
 are known (both keys, both BPMs); the counts of unknown ones are reported beside them.
 
 Per transition: the relation's name, the tempo change, the energy change, and a mixing tip with the
@@ -17,8 +19,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from service.dj.arcs import DEFAULT_ARC_WEIGHT, Arc, arc_cost_matrix, arc_rmse
-from service.dj.costs import CostWeights, TransitionFacts, cost_matrix, transition_facts
+from service.dj.arcs import DEFAULT_ARC_WEIGHT, Arc, arc_costs, arc_rmse
+from service.dj.costs import CostWeights, TransitionFacts, transitions_along
+from service.dj.timeline import DEFAULT_OVERLAP_S, durations, progress, set_length_s
 from service.dj.tracks import Track
 
 __all__ = ["Scorecard", "TransitionReport", "mixing_tip", "score_order"]
@@ -128,45 +131,42 @@ def score_order(
     weights: CostWeights | None = None,
     arc: Arc | None = None,
     arc_weight: float = DEFAULT_ARC_WEIGHT,
-    overlap_s: float = 0.0,
+    overlap_s: float = DEFAULT_OVERLAP_S,
 ) -> Scorecard:
-    """The scorecard of ``tracks`` played in the order given."""
+    """The scorecard of ``tracks`` played in the order given.
+
+    ``duration_s`` is the set's length on its clock, None when a track's duration is unknown.
+    """
     w = weights or CostWeights()
     n = len(tracks)
-    matrix = cost_matrix(tracks, w)
-    reports: list[TransitionReport] = []
-    facts_list: list[TransitionFacts] = []
-    for k in range(n - 1):
-        a, b = tracks[k], tracks[k + 1]
-        facts = transition_facts(a, b, w)
-        facts_list.append(facts)
-        reports.append(
-            TransitionReport(
-                from_id=a.id,
-                to_id=b.id,
-                relation=facts.relation,
-                relation_kind=facts.relation_kind,
-                harmonic=facts.harmonic,
-                tempo_change_pct=facts.tempo_change_pct,
-                tempo_factor=facts.tempo_factor,
-                energy_change=facts.energy_change,
-                tip=mixing_tip(facts, a.bpm),
-                cost=float(matrix[k, k + 1]),
-            )
+    facts_list = transitions_along(tracks, w)
+    reports = [
+        TransitionReport(
+            from_id=a.id,
+            to_id=b.id,
+            relation=facts.relation,
+            relation_kind=facts.relation_kind,
+            harmonic=facts.harmonic,
+            tempo_change_pct=facts.tempo_change_pct,
+            tempo_factor=facts.tempo_factor,
+            energy_change=facts.energy_change,
+            tip=mixing_tip(facts, a.bpm),
+            cost=facts.cost,
         )
-    total = float(sum(matrix[k, k + 1] for k in range(n - 1)))
-    arc_m = arc_cost_matrix([t.energy for t in tracks], arc, n, arc_weight)
-    objective = total + (float(arc_m[np.arange(n), np.arange(n)].sum()) if arc_m is not None else 0)
+        for a, b, facts in zip(tracks, tracks[1:], facts_list, strict=False)
+    ]
+    total = float(sum(f.cost for f in facts_list))
+    seconds = durations(tracks)
+    where = progress(seconds, overlap_s)
+    energies = [t.energy for t in tracks]
+    objective = total + float(arc_costs(energies, where, arc, arc_weight).sum())
     keyed = [f for f in facts_list if f.relation is not None]
     tempos = [abs(f.tempo_change_pct) for f in facts_list if f.tempo_change_pct is not None]
-    durations = [t.duration_s for t in tracks]
-    duration = None
-    if n and all(d is not None for d in durations):
-        duration = float(sum(d for d in durations if d is not None)) - overlap_s * max(0, n - 1)
+    known = all(t.duration_s and t.duration_s > 0 for t in tracks)
     return Scorecard(
         tracks=n,
         transitions_count=max(0, n - 1),
-        duration_s=duration,
+        duration_s=set_length_s(seconds, overlap_s) if n and known else None,
         total_cost=total,
         objective=objective,
         harmonic_ok_pct=100.0 * sum(bool(f.harmonic) for f in keyed) / len(keyed)
@@ -181,7 +181,7 @@ def score_order(
         ),
         unknown_tempo_transitions=len(facts_list) - len(tempos),
         arc=arc.name if arc is not None else None,
-        arc_rmse=arc_rmse([t.energy for t in tracks], arc),
+        arc_rmse=arc_rmse(energies, arc, where),
         same_artist_adjacencies=sum(f.same_artist for f in facts_list),
         transitions=tuple(reports),
     )
