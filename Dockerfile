@@ -9,7 +9,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
-RUN pip install --no-deps . && useradd --system --uid 10001 aidj
+# Compile the set engine's kernels once, into the image (numba's on-disk cache beside the package).
+RUN pip install --no-deps . \
+    && python -c "from service.dj.sequencing.kernels import warm; warm()" \
+    && useradd --system --uid 10001 aidj
 USER aidj
 EXPOSE 8000
 # Settings in service/web/gunicorn_conf.py (WEB_WORKERS, WEB_THREADS); the proxy in front buffers
