@@ -47,8 +47,11 @@ CANDIDATES = 8
 #: Work units per second of budget: on the 2-core reference machine a unit costs 30–40 ns of one
 #: core, so a budget is spent to about two thirds (the rest is start-up, matrix and output).
 UNITS_PER_S = 20e6
-#: Least work any search does, whatever its budget (about 20 ms).
-MIN_UNITS = 500_000.0
+#: Least work any search does, whatever its budget (about 1 ms).
+MIN_UNITS = 20_000.0
+#: Most work per track: beyond it more kicks stop paying (200 tracks level off within 1 % of the
+#: reference well before), so a generous budget on a small pool returns early.
+MAX_UNITS_PER_TRACK = 200_000.0
 #: Longest stretch a kick moves, in tracks.
 KICK_SPAN = 30
 #: A kicked order worse than the current one by up to this share of a mean transition's cost is
@@ -62,15 +65,15 @@ CHUNK_UNITS = 500_000.0
 _GREEDY_NS_PER_ENTRY = 4.0
 
 
-def search_units(time_budget_s: float) -> float:
-    """Work units a search of ``time_budget_s`` seconds may spend."""
-    return max(MIN_UNITS, time_budget_s * UNITS_PER_S)
+def search_units(time_budget_s: float, n_tracks: int) -> float:
+    """Work units a search of ``time_budget_s`` seconds over ``n_tracks`` tracks may spend."""
+    return max(MIN_UNITS, min(time_budget_s * UNITS_PER_S, MAX_UNITS_PER_TRACK * n_tracks))
 
 
-def candidate_lists(matrix: np.ndarray, k: int = CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` cheapest successors and predecessors of every row of a padded matrix."""
+def candidate_lists(matrix: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` (default :data:`CANDIDATES`) cheapest successors and predecessors of every row."""
     size = matrix.shape[0]
-    k = max(1, min(k, size - 1))
+    k = max(1, min(CANDIDATES if k is None else k, size - 1))
     succ = np.empty((size, k), dtype=np.int64)
     pred = np.empty((size, k), dtype=np.int64)
     block = max(1, 4_000_000 // size)  # rows per block: about 16 MB of float32 at a time
@@ -222,7 +225,7 @@ def order_heuristic(
         problem,
         base.order,
         seed=seed,
-        units=search_units(time_budget_s),
+        units=search_units(time_budget_s, n),
         max_kicks=2**62,
         deadline=deadline,
         accept_worse=ACCEPT_WORSE * abs(base.objective) / max(1, n),

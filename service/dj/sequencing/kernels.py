@@ -517,8 +517,8 @@ def _next_random(rng):
 
 
 #: Slots of the search state kept between calls (see :func:`search`).
-STATE_SIZE = 8
-CUR, BEST, UNITS, KICKS, PHASE, _QHEAD, _QLEN, _STALE = range(STATE_SIZE)
+STATE_SIZE = 9
+CUR, BEST, UNITS, KICKS, PHASE, _QHEAD, _QLEN, _STALE, _PASS_GAIN = range(STATE_SIZE)
 
 
 @njit(cache=True)
@@ -553,15 +553,15 @@ def search(
     changed = np.zeros(2, dtype=np.int64)
     qs = np.zeros(2, dtype=np.int64)
 
-    if state[PHASE] == 0:  # the first descent, from every track
-        if state[UNITS] == 0:
+    while state[PHASE] == 0:  # the first descent: passes over every track until one finds nothing
+        if state[_QLEN] == 0:
             for k in range(size):
                 queue[k] = tour[k]
                 in_queue[tour[k]] = True
-            state[_QHEAD], state[_QLEN] = 0, size
+            state[_QHEAD], state[_QLEN], state[_PASS_GAIN] = 0, size, 0.0
         qs[0], qs[1] = int(state[_QHEAD]), int(state[_QLEN])
         changed[0], changed[1] = size, -1
-        _, units = _local_search(
+        gain, units = _local_search(
             tour, pos, cost, cand_succ, cand_pred,
             energy, floor, total, ax, ay, weight, start, acost, apref,
             queue, in_queue, qs, buf, pieces, best_pieces, changed,
@@ -569,13 +569,16 @@ def search(
         )  # fmt: skip
         state[UNITS] += units
         state[_QHEAD], state[_QLEN] = qs[0], qs[1]
+        state[_PASS_GAIN] += gain
         state[CUR] = _objective(tour, cost, energy, floor, total, ax, ay, weight)
         state[BEST] = state[CUR]
         best_tour[:] = tour
         saved[:] = tour
         if qs[1] > 0:
-            return state[BEST]
-        state[PHASE] = 1
+            return state[BEST]  # the budget ran out mid-pass: the next call goes on
+        if state[_PASS_GAIN] <= EPS:
+            # a whole pass found nothing: a local optimum (don't-look bits alone can stop short)
+            state[PHASE] = 1
     while state[UNITS] < max_units and state[KICKS] < max_kicks and n >= 4:
         state[KICKS] += 1
         # three neighbouring stretches B C D of 1..kick_span tracks each become D C B

@@ -101,7 +101,8 @@ class ArcTerm:
     def at(self, tracks: np.ndarray, where: np.ndarray) -> np.ndarray:
         """Arc cost of ``tracks`` at progress ``where`` (0–1), broadcast together."""
         target = np.interp(np.asarray(where, dtype=float), self.xs, self.ys)
-        return np.nan_to_num(self.weight * (self.energy[tracks] - target) ** 2, nan=0.0)
+        cost = self.weight * (self.energy[tracks] - target) ** 2
+        return np.where(np.isnan(cost), 0.0, cost)
 
     def total(self, order: Sequence[int] | np.ndarray) -> float:
         """Sum of the arc costs of ``order``."""
