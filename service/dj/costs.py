@@ -68,6 +68,8 @@ UNKNOWN_TEMPO_COST = 0.5
 FLOAT32_FROM = 2000
 #: Matrix entries computed at once (rows per block = this ÷ pool size).
 _BLOCK_ENTRIES = 1 << 20
+_LN2 = math.log(2.0)
+_ENERGY_CODES = 65  # whole energies 0–63, and 64 for unknown
 
 
 @dataclass(frozen=True)
@@ -152,13 +154,21 @@ class _Features:
     def __init__(self, tracks: Sequence[Track]) -> None:
         self.n = len(tracks)
         self.bpm = np.array([t.bpm if t.bpm and t.bpm > 0 else np.nan for t in tracks], dtype=float)
-        self.key = np.array([_key_index(t.key) for t in tracks], dtype=np.int64)
-        self.detected = np.array(
-            [t.sources.get("key") == DETECTED_SOURCE for t in tracks], dtype=float
-        )
+        self.log2_bpm = np.log2(self.bpm)
+        key = np.array([_key_index(t.key) for t in tracks], dtype=np.int64) + 1  # 0: unknown
+        detected = np.array([t.sources.get("key") == DETECTED_SOURCE for t in tracks], dtype=int)
+        # offsets into the flat key table (see _key_table): outgoing part and incoming part
+        self.key_from = key * _KEY_STRIDE_FROM + detected
+        self.key_to = key * _KEY_STRIDE_TO + detected
         self.energy = np.array(
             [np.nan if t.energy is None else float(t.energy) for t in tracks], dtype=float
         )
+        known = self.energy[~np.isnan(self.energy)]
+        # whole energies 0–63 (the usual 1–10) take a table lookup; anything else the formula
+        self.energy_code = None
+        if np.all((known == np.round(known)) & (known >= 0) & (known < _ENERGY_CODES - 1)):
+            self.energy_code = np.where(np.isnan(self.energy), _ENERGY_CODES - 1, self.energy)
+            self.energy_code = self.energy_code.astype(np.int64)
         self.label = _codes([t.label for t in tracks])
         self.genre = _codes([t.genre for t in tracks])
         names = [_artist_names(t.artist) for t in tracks]
@@ -189,32 +199,68 @@ class _Features:
         return block[:, cols[0]]
 
 
-def _pair_costs(f: _Features, rows: np.ndarray, cols: np.ndarray, w: CostWeights) -> np.ndarray:
-    """Cost of mixing track ``rows`` into track ``cols`` (index arrays that broadcast together)."""
-    change = _tempo_change(f.bpm[rows], f.bpm[cols])
-    total = w.tempo * _tempo_cost(change)
+_SHIFTS = 13  # semitones a folded tempo change can move a key: −6 … +6
+_KEY_STRIDE_TO = _SHIFTS * 3  # per incoming key: every shift × 0–2 detected keys
+_KEY_STRIDE_FROM = 25 * _KEY_STRIDE_TO  # per outgoing key: 24 keys + unknown
 
-    # key: relation of a's key to the key b is heard in at a's tempo
+
+@functools.lru_cache(maxsize=1)
+def _key_table() -> np.ndarray:
+    """Key cost of every (outgoing key, incoming key, semitone shift, detected keys) as one flat
+    table, so that the cost of a pair is one lookup: unknown keys and detected keys priced as the
+    module docstring says."""
     table = _relation_table()
     mean_cost = float(table.mean())
-    ka, kb = f.key[rows], f.key[cols]
-    if w.keylock:
-        shift = np.zeros(change.shape, dtype=np.int64)
-    else:
-        with np.errstate(invalid="ignore"):
-            semis = np.round(12.0 * np.log2(1.0 + change / 100.0))
-        shift = np.nan_to_num(semis, nan=0.0).astype(np.int64)
+    ka = np.arange(-1, 24)[:, None, None, None]
+    kb = np.arange(-1, 24)[None, :, None, None]
+    shift = np.arange(-6, 7)[None, None, :, None]
+    detected = np.arange(3)[None, None, None, :]
     heard = np.where(kb >= 0, (kb % 12 + shift) % 12 + 12 * (kb >= 12), -1)
-    ka = np.broadcast_to(ka, heard.shape)
     known = (ka >= 0) & (heard >= 0)
     rel = np.where(known, table[np.where(known, ka, 0), np.where(known, heard, 0)], mean_cost)
-    p = 1.0 - (1.0 - DETECTED_KEY_ERROR) ** (f.detected[rows] + f.detected[cols])
-    total += w.key * ((1.0 - p) * rel + p * mean_cost)
+    p = 1.0 - (1.0 - DETECTED_KEY_ERROR) ** detected
+    return ((1.0 - p) * rel + p * mean_cost).ravel()
 
-    d = f.energy[cols] - f.energy[rows]
-    up = w.energy_up * np.maximum(0.0, d - 1.0) ** 2
-    drop = w.energy_drop * np.maximum(0.0, -d - 1.0) ** 2
-    total += np.nan_to_num(up + drop, nan=0.0)
+
+def _energy_cost(e_from: np.ndarray, e_to: np.ndarray, up: float, drop: float) -> np.ndarray:
+    """Energy term: a rise beyond one level costs up·(d − 1)², a drop beyond one drop·(d + 1)²."""
+    d = e_to - e_from  # NaN when unknown: every comparison is False, the cost 0
+    return np.where(d > 1.0, up * (d - 1.0) ** 2, np.where(d < -1.0, drop * (d + 1.0) ** 2, 0.0))
+
+
+@functools.lru_cache(maxsize=4)
+def _energy_table(up: float, drop: float) -> np.ndarray:
+    """The energy term for every pair of whole energies 0–63 and unknown (code 64), flat."""
+    levels = np.append(np.arange(_ENERGY_CODES - 1, dtype=float), np.nan)
+    return _energy_cost(levels[:, None], levels[None, :], up, drop).ravel()
+
+
+def _pair_costs(f: _Features, rows: np.ndarray, cols: np.ndarray, w: CostWeights) -> np.ndarray:
+    """Cost of mixing track ``rows`` into track ``cols`` (index arrays that broadcast together)."""
+    # tempo: the change for b to match a, folded to within half an octave (×2, ×½)
+    octaves = f.log2_bpm[rows] - f.log2_bpm[cols]
+    folded = octaves - np.round(octaves)
+    unknown = np.isnan(folded)
+    change = np.abs(np.expm1(folded * _LN2)) * 100.0
+    # (p/6)² up to 6 %, then 1 + (p − 6)/3: the same slope, so far jumps stay ordered
+    tempo = (np.minimum(change, 6.0) * (1.0 / 6.0)) ** 2 + np.maximum(change - 6.0, 0.0) / 3.0
+    tempo[unknown] = UNKNOWN_TEMPO_COST
+    total = w.tempo * tempo
+
+    # key: relation of a's key to the key b is heard in at a's tempo (shifted 12·folded semitones)
+    if w.keylock:
+        shift = np.zeros(folded.shape, dtype=np.int64)
+    else:
+        shift = np.round(12.0 * np.where(unknown, 0.0, folded)).astype(np.int64)
+    index = f.key_from[rows] + f.key_to[cols] + 3 * (shift + 6)
+    total += w.key * _key_table()[index]
+
+    d = f.energy[cols] - f.energy[rows]  # NaN when unknown: every comparison below is False
+    total += np.where(
+        d > 1.0,
+        w.energy_up * (d - 1.0) ** 2,
+        np.where(d < -1.0, w.energy_drop * (d + 1.0) ** 2, 0.0),
+    )
 
     if w.same_artist:
         total += w.same_artist * f.shared_artist(rows, cols)

@@ -108,3 +108,11 @@ def test_the_matrix_of_a_pool_matches_every_pair() -> None:
         for j in range(12):
             if i != j:
                 assert matrix[i, j] == pytest.approx(transition_facts(pool[i], pool[j]).cost)
+
+
+def test_energies_off_the_usual_scale_are_priced_by_the_same_rule() -> None:
+    usual = cost(track("a", energy=2), track("b", energy=8))
+    assert usual == pytest.approx(0.1 * 5**2)
+    odd = [track("a", energy=2), track("b", energy=8), track("c", energy=7.5)]  # not a whole level
+    assert cost_matrix(odd)[0, 1] == pytest.approx(usual)
+    assert cost_matrix(odd)[2, 0] == pytest.approx(0.15 * 4.5**2)

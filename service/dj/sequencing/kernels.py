@@ -667,26 +667,36 @@ def greedy_path(cost, first, last, energy, floor, total, ax, ay, weight):
     n = cost.shape[0] - 1
     tour = np.empty(n + 1, dtype=np.int64)
     tour[0] = n
-    free = np.ones(n, dtype=np.bool_)
-    if last >= 0:
-        free[last] = False
+    free = np.empty(n, dtype=np.int64)  # the tracks not placed yet, in free[:count]
+    count = 0
+    for x in range(n):
+        if x != last:
+            free[count] = x
+            count += 1
     cur = n
     t = 0.0
-    slots = n - 1 if last >= 0 else n
-    for k in range(1, slots + 1):
-        nxt = first if (k == 1 and first >= 0) else -1
-        if nxt < 0:
-            best = np.inf
-            for x in range(n):
-                if free[x]:
-                    value = _w(cost, cur, x)
-                    if weight > 0.0:
-                        value += _arc_at(x, t, energy, floor, total, ax, ay, weight)
-                    if value < best:
-                        best = value
-                        nxt = x
+    k = 1
+    while count > 0:
+        best = np.inf
+        pick = 0
+        for i in range(count):
+            x = free[i]
+            if k == 1 and first >= 0:
+                if x == first:
+                    pick = i
+                    break
+                continue
+            value = _w(cost, cur, x)
+            if weight > 0.0:
+                value += _arc_at(x, t, energy, floor, total, ax, ay, weight)
+            if value < best:
+                best = value
+                pick = i
+        nxt = free[pick]
+        count -= 1
+        free[pick] = free[count]
         tour[k] = nxt
-        free[nxt] = False
+        k += 1
         t += floor[nxt]
         cur = nxt
     if last >= 0:
@@ -695,18 +705,19 @@ def greedy_path(cost, first, last, energy, floor, total, ax, ay, weight):
 
 
 def warm() -> None:
-    """Compile (or load from the on-disk cache) every kernel on a tiny problem."""
+    """Compile (or load from the on-disk cache) every kernel for both matrix types, on a tiny problem."""
     n = 8
-    cost = np.random.default_rng(0).random((n + 1, n + 1)).astype(np.float32)
     energy = np.arange(n + 1, dtype=float)
     floor = np.full(n + 1, 300.0)
     ax, ay = np.array([0.0, 1.0]), np.array([3.0, 8.0])
-    cand = np.argsort(cost, axis=1)[:, :3].astype(np.int64)
-    for weight in (0.0, 0.05):
-        tour = greedy_path(cost, -1, -1, energy, floor, 2400.0, ax, ay, weight)
-        search(
-            tour, cost, cand, cand, energy, floor, 2400.0, ax, ay, weight,
-            tour.copy(), tour.copy(), np.empty(n + 1, dtype=np.int64),
-            np.zeros(n + 1, dtype=np.bool_), np.zeros(STATE_SIZE),
-            np.array([88172645463325252], dtype=np.uint64), 10_000.0, 5, 2, 0.0, 10,
-        )  # fmt: skip
+    for dtype in (np.float64, np.float32):
+        cost = np.random.default_rng(0).random((n + 1, n + 1)).astype(dtype)
+        cand = np.argsort(cost, axis=1)[:, :3].astype(np.int64)
+        for weight in (0.0, 0.05):
+            tour = greedy_path(cost, -1, -1, energy, floor, 2400.0, ax, ay, weight)
+            search(
+                tour, cost, cand, cand, energy, floor, 2400.0, ax, ay, weight,
+                tour.copy(), tour.copy(), np.empty(n + 1, dtype=np.int64),
+                np.zeros(n + 1, dtype=np.bool_), np.zeros(STATE_SIZE),
+                np.array([88172645463325252], dtype=np.uint64), 10_000.0, 5, 2, 0.0, 10,
+            )  # fmt: skip
