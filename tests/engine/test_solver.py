@@ -22,7 +22,7 @@ from service.dj.sequencing import (
     solve_order,
 )
 from service.dj.sequencing import heuristic as heuristic_module
-from service.dj.sequencing.kernels import MAX_REVERSE, MAX_RUN
+from service.dj.sequencing.kernels import MAX_RUN
 
 
 def arc_term(rng: np.random.Generator, n: int, name: str = "journey") -> ArcTerm:
@@ -64,7 +64,8 @@ def test_exact_solver_equals_brute_force(problem: OrderProblem) -> None:
 
 
 def _moves(n: int):
-    """Every order one Or-opt move, segment swap or short reversal away (positions 0…n−1)."""
+    """Every order one Or-opt move, segment swap or reversal away (positions 0…n−1): the moves the
+    search makes exhaustively (swaps with a stretch played backwards it tries LK-style only)."""
     base = list(range(n))
     for length in range(1, MAX_RUN + 1):  # Or-opt: a run to another gap, as is or reversed
         for i in range(n - length + 1):
@@ -75,7 +76,7 @@ def _moves(n: int):
     for i, j, k in itertools.combinations(range(n + 1), 3):  # two neighbouring stretches swap
         yield base[:i] + base[j:k] + base[i:j] + base[k:]
     for i in range(n):  # a stretch played backwards
-        for j in range(i + 2, min(n, i + MAX_REVERSE) + 1):
+        for j in range(i + 2, n + 1):
             yield base[:i] + base[i:j][::-1] + base[j:]
 
 

@@ -8,14 +8,12 @@ pin, a locked pair's second or first track), so pins and locks are plain costs a
 them only by paying that price. Moves never reverse a stretch
 without computing its reversed transitions, since costs are asymmetric:
 
-- **Or-opt**: a run of one to three tracks moves to another gap, as is or reversed (the reversed inner
-  transitions are priced), the gap found from candidate lists of the run's ends;
+- **Or-opt**: a run of one to three tracks moves to another gap, as is or reversed, the gap found
+  from candidate lists of the run's ends;
 - **or-3opt (segment swap)**: two neighbouring stretches of any length trade places (A B C → A C B),
-  the only three-transition exchange that keeps every direction, searched LK-style: a first new
-  transition from a candidate list with a positive gain, the second from a candidate list, the third
-  forced;
-- **2-opt with reversal**: a stretch of up to :data:`MAX_REVERSE` tracks is played backwards, its
-  reversed transitions summed;
+  also with the first or the second played backwards, searched LK-style: a first new transition
+  from a candidate list with a positive gain, the second from a candidate list, the third forced;
+- **2-opt**: a stretch of any length is played backwards;
 - **kick**: three neighbouring stretches B C D become D C B (a double bridge local to a window): four
   transitions change at once, more than one improving move can undo, and every direction is kept.
 
@@ -24,6 +22,10 @@ when the tracks before it have held the floor, so a move changes the start times
 stretch it rearranges. Its arc change is computed exactly over that stretch, and only when the
 transition change is small enough for the arc to turn it into a gain (the arc costs of the stretch
 bound what the arc can give back).
+
+Reversed stretches are priced through prefix sums of the transitions along the tour, played
+forwards and backwards, so a reversal of any length costs one subtraction (the sums are brought up to
+date after every move).
 
 Every kernel is compiled once by numba and cached on disk (``cache=True``); :func:`warm` compiles them
 ahead (the container image does it at build time).
@@ -38,7 +40,6 @@ __all__ = [
     "BEST",
     "CUR",
     "KICKS",
-    "MAX_REVERSE",
     "MAX_RUN",
     "PHASE",
     "STATE_SIZE",
@@ -50,8 +51,6 @@ __all__ = [
 
 #: Longest run an Or-opt move carries.
 MAX_RUN = 3
-#: Longest stretch a 2-opt move plays backwards (its reversed transitions are summed one by one).
-MAX_REVERSE = 64
 #: Improvements smaller than this are rounding, not gains.
 EPS = 1e-9
 
@@ -189,11 +188,47 @@ def _or_opt_pieces(i, j, g, rev, pieces):
 
 
 @njit(cache=True)
+def _refresh_sums(tour, cost, lo, sums):
+    """Prefix sums of the transitions along the tour from position lo−1 on: row 0 as played,
+    row 1 played backwards (``sums[r, k]`` sums the transitions between positions 0 … k)."""
+    n = tour.shape[0] - 1
+    k = max(lo - 1, 0)
+    while k < n:
+        a, b = tour[k], tour[k + 1]
+        sums[0, k + 1] = sums[0, k] + _w(cost, a, b)
+        sums[1, k + 1] = sums[1, k] + _w(cost, b, a)
+        k += 1
+
+
+@njit(cache=True, inline="always")
+def _reversal(sums, i, j):
+    """Change of the inner transitions of positions i..j when they are played backwards."""
+    return (sums[1, j] - sums[1, i]) - (sums[0, j] - sums[0, i])
+
+
+@njit(cache=True)
+def _take(delta, lo, hi, best, pieces, best_pieces, tour, energy, floor, total, ax, ay, weight,
+          start, apref):  # fmt: skip
+    """A candidate move given by ``pieces`` over positions lo..hi: adds its arc change and keeps
+    it when it beats ``best``. Returns the (possibly new) best delta and whether it was kept."""
+    if weight > 0.0:
+        delta += _arc_delta(tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref)
+    if delta < best:
+        best_pieces[:, :] = pieces
+        return delta, True
+    return best, False
+
+
+@njit(cache=True)
 def _improve_node(
-    a, tour, pos, cost, cand_succ, cand_pred,
+    a, tour, pos, cost, cand_succ, cand_pred, sums,
     energy, floor, total, ax, ay, weight, start, apref, pieces, best_pieces,
 ):  # fmt: skip
-    """The best improving move around track ``a``: (delta, first position, last position, units)."""
+    """The best improving move around track ``a``: (delta, first position, last position, units).
+
+    A candidate's transition change is computed first; only when it could still win once the arc
+    gives back at most the arc costs of the positions it rearranges (``apref``) is it priced whole.
+    """
     n = tour.shape[0] - 1
     dummy = n
     arc_on = weight > 0.0
@@ -205,7 +240,7 @@ def _improve_node(
     k_pred = cand_pred.shape[1]
     pa = pos[a]
 
-    # --- Or-opt: runs that start or end at a -------------------------------------------------
+    # --- Or-opt: runs of 1..MAX_RUN tracks that start or end at a, to a gap near a candidate ----
     if a != dummy:
         for length in range(1, MAX_RUN + 1):
             for side in range(2):
@@ -220,11 +255,7 @@ def _improve_node(
                 p = tour[i - 1]
                 q = tour[j + 1] if j < n else tour[0]
                 removed = _w(cost, p, s) + _w(cost, e, q) - _w(cost, p, q)
-                inner_f = 0.0
-                inner_r = 0.0
-                for m in range(i, j):
-                    inner_f += _w(cost, tour[m], tour[m + 1])
-                    inner_r += _w(cost, tour[m + 1], tour[m])
+                flip = _reversal(sums, i, j)
                 for variant in range(4):
                     rev = variant >= 2
                     if rev and length == 1:
@@ -237,16 +268,12 @@ def _improve_node(
                     for c in range(kk):
                         if variant % 2 == 0:
                             u = cand_pred[head, c]
-                            if u < 0:
-                                break
                             pu = pos[u]
                             if (pu >= i and pu <= j) or u == p:
                                 continue
                             v = tour[pu + 1] if pu < n else tour[0]
                         else:
                             v = cand_succ[tail, c]
-                            if v < 0:
-                                break
                             pv = pos[v]
                             if (pv >= i and pv <= j) or v == q:
                                 continue
@@ -254,31 +281,26 @@ def _improve_node(
                         units += 1
                         delta = _w(cost, u, head) + _w(cost, tail, v) - _w(cost, u, v) - removed
                         if rev:
-                            delta += inner_r - inner_f
+                            delta += flip
                         pv = pos[v]
                         g = pv if pv > 0 else n + 1  # gap before position g
-                        if arc_on:
-                            lo = g if g <= i else i
-                            hi = j if g <= i else g - 1
-                            if delta - (apref[hi] - apref[lo - 1]) >= best:
-                                continue
+                        lo = g if g <= i else i
+                        hi = j if g <= i else g - 1
+                        bound = apref[hi] - apref[lo - 1] if arc_on else 0.0
+                        if delta - bound < best:
                             _or_opt_pieces(i, j, g, rev, pieces)
-                            delta += _arc_delta(
-                                tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref
-                            )
-                            units += (hi - lo) >> 4
-                        if delta < best:
-                            best = delta
-                            best_lo = _or_opt_pieces(i, j, g, rev, best_pieces)
-                            best_hi = j if g <= i else g - 1
+                            best, kept = _take(delta, lo, hi, best, pieces, best_pieces, tour,
+                                               energy, floor, total, ax, ay, weight, start,
+                                               apref)  # fmt: skip
+                            if kept:
+                                best_lo, best_hi = lo, hi
 
-    # --- or-3opt segment swap, first new transition a → b2 from cand_succ[a] --------------------
+    # --- segment swaps (or-3opt), LK-style: a first new transition from a candidate list with a
+    # --- positive gain, the second from a candidate list, the third forced ------------------------
     a2 = _succ(tour, pos, a, n)
     c_a_a2 = _w(cost, a, a2)
     for cb in range(k_succ):
         b2 = cand_succ[a, cb]
-        if b2 < 0:
-            break
         if b2 in (a2, a):
             continue
         g1 = c_a_a2 - _w(cost, a, b2)
@@ -287,142 +309,149 @@ def _improve_node(
         pb2 = pos[b2] if b2 != dummy else n + 1
         c_a_b2 = c_a_a2 - g1
         if pb2 > pa + 1:
-            # case 1: a = tour[i], b2 = tour[j+1]; the second new transition c → a2, c at k ≥ j+1
             b = tour[pb2 - 1]
             c_b_b2 = _w(cost, b, b2)
             if b2 != dummy:
-                for cc in range(k_pred):
-                    c = cand_pred[a2, cc]
-                    if c < 0:
-                        break
-                    pc = pos[c]
-                    if c == dummy or pc < pb2:
-                        continue
-                    c2 = tour[pc + 1] if pc < n else tour[0]
-                    units += 1
-                    delta = (
-                        c_a_b2
-                        + _w(cost, c, a2)
-                        + _w(cost, b, c2)
-                        - c_a_a2
-                        - c_b_b2
-                        - _w(cost, c, c2)
-                    )
-                    lo, hi = pa + 1, pc
-                    if arc_on:
-                        if delta - (apref[hi] - apref[lo - 1]) >= best:
+                # S1 = a2..b, S2 = b2..c: play S2 then S1 (c → a2), or S2 then S1 backwards (c → b)
+                for back in range(2):
+                    target = b if back else a2
+                    for cc in range(k_pred):
+                        c = cand_pred[target, cc]
+                        pc = pos[c]
+                        if c == dummy or pc < pb2:
                             continue
-                        _set_piece(pieces, 0, pb2, pc, 1)
-                        _set_piece(pieces, 1, pa + 1, pb2 - 1, 1)
+                        c2 = tour[pc + 1] if pc < n else tour[0]
+                        units += 1
+                        if back:
+                            delta = (c_a_b2 + _w(cost, c, b) + _w(cost, a2, c2)
+                                     - c_a_a2 - c_b_b2 - _w(cost, c, c2)
+                                     + _reversal(sums, pa + 1, pb2 - 1))  # fmt: skip
+                        else:
+                            delta = (c_a_b2 + _w(cost, c, a2) + _w(cost, b, c2)
+                                     - c_a_a2 - c_b_b2 - _w(cost, c, c2))  # fmt: skip
+                        lo, hi = pa + 1, pc
+                        bound = apref[hi] - apref[lo - 1] if arc_on else 0.0
+                        if delta - bound < best:
+                            _set_piece(pieces, 0, pb2, pc, 1)
+                            if back:
+                                _set_piece(pieces, 1, pb2 - 1, pa + 1, -1)
+                            else:
+                                _set_piece(pieces, 1, pa + 1, pb2 - 1, 1)
+                            _set_piece(pieces, 2, 0, 0, 0)
+                            best, kept = _take(delta, lo, hi, best, pieces, best_pieces, tour,
+                                               energy, floor, total, ax, ay, weight, start,
+                                               apref)  # fmt: skip
+                            if kept:
+                                best_lo, best_hi = lo, hi
+                # S1 = a2..x, S2 = x2..b2 with b2 last: play S2 backwards then S1 (x2 → a2)
+                c2 = tour[pb2 + 1] if pb2 < n else tour[0]
+                c_b2_c2 = _w(cost, b2, c2)
+                for cc in range(k_pred):
+                    x2 = cand_pred[a2, cc]
+                    px2 = pos[x2]
+                    if x2 == dummy or px2 <= pa + 1 or px2 > pb2:
+                        continue
+                    x = tour[px2 - 1]
+                    units += 1
+                    delta = (c_a_b2 + _w(cost, x2, a2) + _w(cost, x, c2)
+                             - c_a_a2 - _w(cost, x, x2) - c_b2_c2
+                             + _reversal(sums, px2, pb2))  # fmt: skip
+                    lo, hi = pa + 1, pb2
+                    bound = apref[hi] - apref[lo - 1] if arc_on else 0.0
+                    if delta - bound < best:
+                        _set_piece(pieces, 0, pb2, px2, -1)
+                        _set_piece(pieces, 1, pa + 1, px2 - 1, 1)
                         _set_piece(pieces, 2, 0, 0, 0)
-                        delta += _arc_delta(
-                            tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref
-                        )
-                        units += (hi - lo) >> 4
-                    if delta < best:
-                        best, best_lo, best_hi = delta, lo, hi
-                        _set_piece(best_pieces, 0, pb2, pc, 1)
-                        _set_piece(best_pieces, 1, pa + 1, pb2 - 1, 1)
-                        _set_piece(best_pieces, 2, 0, 0, 0)
-            # case 2: a = tour[j], b2 = tour[k+1]; x = tour[i] → a2 with i < j
+                        best, kept = _take(delta, lo, hi, best, pieces, best_pieces, tour,
+                                           energy, floor, total, ax, ay, weight, start,
+                                           apref)  # fmt: skip
+                        if kept:
+                            best_lo, best_hi = lo, hi
+            # a = tour[j], b2 = tour[k+1]; x = tour[i] → a2 with i < j: play a2..c, then x2..a
             c_node = tour[pb2 - 1]  # tour[k]
             c_c_b2 = _w(cost, c_node, b2)
             for cc in range(k_pred):
                 x = cand_pred[a2, cc]
-                if x < 0:
-                    break
                 px = pos[x]
                 if px >= pa:
                     continue
                 x2 = tour[px + 1]
                 units += 1
-                delta = (
-                    _w(cost, x, a2)
-                    + _w(cost, c_node, x2)
-                    + c_a_b2
-                    - _w(cost, x, x2)
-                    - c_a_a2
-                    - c_c_b2
-                )
+                delta = (_w(cost, x, a2) + _w(cost, c_node, x2) + c_a_b2
+                         - _w(cost, x, x2) - c_a_a2 - c_c_b2)  # fmt: skip
                 lo, hi = px + 1, pb2 - 1
-                if arc_on:
-                    if delta - (apref[hi] - apref[lo - 1]) >= best:
-                        continue
+                bound = apref[hi] - apref[lo - 1] if arc_on else 0.0
+                if delta - bound < best:
                     _set_piece(pieces, 0, pa + 1, pb2 - 1, 1)
                     _set_piece(pieces, 1, px + 1, pa, 1)
                     _set_piece(pieces, 2, 0, 0, 0)
-                    delta += _arc_delta(
-                        tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref
-                    )
-                    units += (hi - lo) >> 4
-                if delta < best:
-                    best, best_lo, best_hi = delta, lo, hi
-                    _set_piece(best_pieces, 0, pa + 1, pb2 - 1, 1)
-                    _set_piece(best_pieces, 1, px + 1, pa, 1)
-                    _set_piece(best_pieces, 2, 0, 0, 0)
+                    best, kept = _take(delta, lo, hi, best, pieces, best_pieces, tour,
+                                       energy, floor, total, ax, ay, weight, start,
+                                       apref)  # fmt: skip
+                    if kept:
+                        best_lo, best_hi = lo, hi
         elif pb2 >= 1 and a != dummy:
-            # case 3: a = tour[k], b2 = tour[i+1]; y = tour[j] → a2 with i < j < k
+            # a = tour[k], b2 = tour[i+1]; y = tour[j] → a2 with i < j < k: play y2..a, then b2..y
             z = tour[pb2 - 1]
             c_z_b2 = _w(cost, z, b2)
             for cc in range(k_pred):
                 y = cand_pred[a2, cc]
-                if y < 0:
-                    break
                 py = pos[y]
                 if y == dummy or py < pb2 or py >= pa:
                     continue
                 y2 = tour[py + 1]
                 units += 1
-                delta = (
-                    _w(cost, z, y2) + c_a_b2 + _w(cost, y, a2) - c_z_b2 - _w(cost, y, y2) - c_a_a2
-                )
+                delta = (_w(cost, z, y2) + c_a_b2 + _w(cost, y, a2)
+                         - c_z_b2 - _w(cost, y, y2) - c_a_a2)  # fmt: skip
                 lo, hi = pb2, pa
-                if arc_on:
-                    if delta - (apref[hi] - apref[lo - 1]) >= best:
-                        continue
+                bound = apref[hi] - apref[lo - 1] if arc_on else 0.0
+                if delta - bound < best:
                     _set_piece(pieces, 0, py + 1, pa, 1)
                     _set_piece(pieces, 1, pb2, py, 1)
                     _set_piece(pieces, 2, 0, 0, 0)
-                    delta += _arc_delta(
-                        tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref
-                    )
-                    units += (hi - lo) >> 4
-                if delta < best:
-                    best, best_lo, best_hi = delta, lo, hi
-                    _set_piece(best_pieces, 0, py + 1, pa, 1)
-                    _set_piece(best_pieces, 1, pb2, py, 1)
-                    _set_piece(best_pieces, 2, 0, 0, 0)
+                    best, kept = _take(delta, lo, hi, best, pieces, best_pieces, tour,
+                                       energy, floor, total, ax, ay, weight, start,
+                                       apref)  # fmt: skip
+                    if kept:
+                        best_lo, best_hi = lo, hi
 
-    # --- 2-opt: play a stretch backwards, new transition a → b from cand_succ[a] ----------------
-    for cb in range(k_succ):
-        b = cand_succ[a, cb]
-        if b < 0:
-            break
-        if b in (dummy, a2):
-            continue
-        pb = pos[b]
-        if pb <= pa + 1 or pb - pa > MAX_REVERSE:
-            continue
-        b2 = tour[pb + 1] if pb < n else tour[0]
-        units += 1
-        delta = _w(cost, a, b) + _w(cost, a2, b2) - c_a_a2 - _w(cost, b, b2)
-        for m in range(pa + 1, pb):
-            delta += _w(cost, tour[m + 1], tour[m]) - _w(cost, tour[m], tour[m + 1])
-        lo, hi = pa + 1, pb
-        if arc_on:
-            if delta - (apref[hi] - apref[lo - 1]) >= best:
-                continue
-            _set_piece(pieces, 0, pb, pa + 1, -1)
-            _set_piece(pieces, 1, 0, 0, 0)
-            _set_piece(pieces, 2, 0, 0, 0)
-            delta += _arc_delta(
-                tour, lo, pieces, energy, floor, total, ax, ay, weight, start, apref
-            )
-        if delta < best:
-            best, best_lo, best_hi = delta, lo, hi
-            _set_piece(best_pieces, 0, pb, pa + 1, -1)
-            _set_piece(best_pieces, 1, 0, 0, 0)
-            _set_piece(best_pieces, 2, 0, 0, 0)
+    # --- 2-opt: a stretch played backwards, priced through the prefix sums ---------------------
+    for side in range(2):
+        kk = k_succ if side == 0 else k_pred
+        for cb in range(kk):
+            if side == 0:  # new transition a → b: positions pa+1 .. pb backwards
+                b = cand_succ[a, cb]
+                if b == dummy:
+                    continue
+                pb = pos[b]
+                if pb <= pa + 1:
+                    continue
+                i, j = pa + 1, pb
+            else:  # new transition z → a: positions pz .. pa−1 backwards
+                if a == dummy:
+                    break
+                z = cand_pred[a, cb]
+                if z == dummy:
+                    continue
+                pz = pos[z]
+                if pz >= pa - 1 or pz < 1:
+                    continue
+                i, j = pz, pa - 1
+            before, first, last = tour[i - 1], tour[i], tour[j]
+            after = tour[j + 1] if j < n else tour[0]
+            units += 1
+            delta = (_w(cost, before, last) + _w(cost, first, after) - _w(cost, before, first)
+                     - _w(cost, last, after) + _reversal(sums, i, j))  # fmt: skip
+            bound = apref[j] - apref[i - 1] if arc_on else 0.0
+            if delta - bound < best:
+                _set_piece(pieces, 0, j, i, -1)
+                _set_piece(pieces, 1, 0, 0, 0)
+                _set_piece(pieces, 2, 0, 0, 0)
+                best, kept = _take(delta, i, j, best, pieces, best_pieces, tour,
+                                   energy, floor, total, ax, ay, weight, start,
+                                   apref)  # fmt: skip
+                if kept:
+                    best_lo, best_hi = i, j
     return best, best_lo, best_hi, units
 
 
@@ -451,7 +480,7 @@ def _push_ends(tour, lo, hi, pieces, queue, in_queue, q_head, q_len):
 
 @njit(cache=True)
 def _local_search(
-    tour, pos, cost, cand_succ, cand_pred,
+    tour, pos, cost, cand_succ, cand_pred, sums,
     energy, floor, total, ax, ay, weight, start, acost, apref,
     queue, in_queue, qs, buf, pieces, best_pieces, changed, max_units,
 ):  # fmt: skip
@@ -471,7 +500,7 @@ def _local_search(
         q_len -= 1
         in_queue[a] = False
         delta, lo, hi, spent = _improve_node(
-            a, tour, pos, cost, cand_succ, cand_pred,
+            a, tour, pos, cost, cand_succ, cand_pred, sums,
             energy, floor, total, ax, ay, weight, start, apref, pieces, best_pieces,
         )  # fmt: skip
         units += spent + 1
@@ -480,6 +509,7 @@ def _local_search(
         q_len = _push_ends(tour, lo, hi, best_pieces, queue, in_queue, q_head, q_len)
         q_len = _push(queue, in_queue, q_head, q_len, a)
         _rewrite(tour, pos, lo, best_pieces, buf)
+        _refresh_sums(tour, cost, lo, sums)
         if arc_on:
             _refresh_arc(tour, lo, hi, energy, floor, total, ax, ay, weight, start, acost, apref)
         changed[0] = min(changed[0], lo)
@@ -546,6 +576,8 @@ def search(
     arc_on = weight > 0.0
     if arc_on:
         _refresh_arc(tour, 1, n, energy, floor, total, ax, ay, weight, start, acost, apref)
+    sums = np.zeros((2, size))
+    _refresh_sums(tour, cost, 1, sums)
     buf = np.empty(size, dtype=np.int64)
     pieces = np.zeros((3, 3), dtype=np.int64)
     best_pieces = np.zeros((3, 3), dtype=np.int64)
@@ -562,7 +594,7 @@ def search(
         qs[0], qs[1] = int(state[_QHEAD]), int(state[_QLEN])
         changed[0], changed[1] = size, -1
         gain, units = _local_search(
-            tour, pos, cost, cand_succ, cand_pred,
+            tour, pos, cost, cand_succ, cand_pred, sums,
             energy, floor, total, ax, ay, weight, start, acost, apref,
             queue, in_queue, qs, buf, pieces, best_pieces, changed,
             max_units - state[UNITS],
@@ -611,11 +643,12 @@ def search(
         qs[0], qs[1] = 0, 0
         qs[1] = _push_ends(tour, b0, d1, kick_pieces, queue, in_queue, 0, 0)
         _rewrite(tour, pos, b0, kick_pieces, buf)
+        _refresh_sums(tour, cost, b0, sums)
         if arc_on:
             _refresh_arc(tour, b0, d1, energy, floor, total, ax, ay, weight, start, acost, apref)
         changed[0], changed[1] = b0, d1
         gain, units = _local_search(
-            tour, pos, cost, cand_succ, cand_pred,
+            tour, pos, cost, cand_succ, cand_pred, sums,
             energy, floor, total, ax, ay, weight, start, acost, apref,
             queue, in_queue, qs, buf, pieces, best_pieces, changed,
             max_units - state[UNITS],
@@ -650,6 +683,7 @@ def search(
                 tour[lo : hi + 1] = saved[lo : hi + 1]
             for k in range(lo, hi + 1):
                 pos[tour[k]] = k
+            _refresh_sums(tour, cost, lo, sums)
             if arc_on:
                 _refresh_arc(
                     tour, lo, hi, energy, floor, total, ax, ay, weight, start, acost, apref
