@@ -122,10 +122,9 @@ def _provider(ai: str | None) -> NotesProvider:
     return provider_from_config(config)
 
 
-def _notes(planned: PlannedSet, ai: str | None, brief: str | None) -> dict[str, object]:
+def _notes(planned: PlannedSet, provider: NotesProvider, brief: str | None) -> dict[str, object]:
     from service.ai.views import set_view
 
-    provider = _provider(ai)
     view = set_view(
         list(planned.tracks), planned.scorecard, planned.arc.name if planned.arc else None
     )
@@ -241,10 +240,12 @@ def build_command(
     out: str | None,
 ) -> None:
     """Choose and order tracks from POOL (M3U8, folder, Rekordbox XML, Traktor NML or CSV)."""
+    started_at = process_started_at()  # the budget is the whole command's
+    provider = _provider(ai)  # loaded before the search, whose deadline then accounts for it
     brief_used: dict[str, object] | None = None
     if brief:
         # explicit options win; the brief only fills what the DJ left open
-        params = _provider(ai).interpret_brief(brief)
+        params = provider.interpret_brief(brief)
         brief_used = params.model_dump()
         if duration is None and params.duration_min:
             duration = f"{params.duration_min}m"
@@ -252,7 +253,6 @@ def build_command(
             arc_text = params.arc
         if bpm_range is None and params.bpm_min is not None and params.bpm_max is not None:
             bpm_range = f"{params.bpm_min}:{params.bpm_max}"
-    started_at = process_started_at()  # the budget is the whole command's
     try:
         arc = parse_arc(arc_text or "journey")
     except ArcError as exc:
@@ -280,7 +280,7 @@ def build_command(
         planned = plan_set(pool.tracks, request)
     except SetError as exc:
         _fail("build", str(exc))
-    notes = _notes(planned, ai, brief)
+    notes = _notes(planned, provider, brief)
     title = name or str(notes.get("title") or "AIDJSets set")
     relative_to = os.path.dirname(os.path.abspath(out)) if (relative and out) else None
     extra = {

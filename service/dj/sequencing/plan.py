@@ -101,7 +101,7 @@ class PlannedSet:
 
 def finishing_s(n_tracks: int) -> float:
     """Seconds to keep after the search for scoring, notes and export of ``n_tracks`` tracks."""
-    return 0.15 + 60e-6 * n_tracks
+    return 0.15 + 300e-6 * n_tracks  # measured: 5,000 tracks score, annotate and export in 1.4 s
 
 
 class _Indexed:
