@@ -22,6 +22,8 @@ COMMAND_MODULES: dict[str, str] = {
     "run": "stack",
     "stop": "stack",
     "directus": "stack",
+    "backup": "stack",
+    "restore": "stack",
 }
 #: Every module that registers commands.
 MODULES: tuple[str, ...] = ("library", "sets", "stack")
