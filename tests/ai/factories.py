@@ -42,7 +42,7 @@ def engine_view(
         )
         for t, length in zip(tracks, lengths, strict=True)
     ]
-    card = score_order(played, arc=parse_arc(arc))
+    card = score_order(played, arc=parse_arc(arc), overlap_s=0.0)  # played end to end
     return set_view(played, card, arc)
 
 
