@@ -151,7 +151,9 @@ def select_and_order(
     best: list[int] | None = None
     best_score = np.inf
     for start in starts:
-        order = _improve(p, _construct(p, start), seed, hard_stop)
+        # the first set is always improved to a local optimum; the clock stops only further starts
+        stop = hard_stop if best is not None else float("inf")
+        order = _improve(p, _construct(p, start), seed, stop)
         value = p.score(order)
         if value < best_score - 1e-12:
             best, best_score = order, value
