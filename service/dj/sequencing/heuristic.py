@@ -45,9 +45,10 @@ log = logging.getLogger(__name__)
 #: Cheapest successors and predecessors kept per track.
 CANDIDATES = 8
 #: Work units per second of budget: on the 2-core reference machine a unit (one move priced) costs
-#: 15–25 ns of one core, so the work of a budget takes about half of it and the rest is left for
-#: start-up, matrix and output; the deadline still stops a slower or busier machine in time.
-UNITS_PER_S = 30e6
+#: 15–25 ns of one core, so the work of a budget takes under half of it and the rest is left for
+#: start-up (numba's first load in a process), matrix and output; the deadline still stops a slower
+#: or busier machine in time.
+UNITS_PER_S = 20e6
 #: Least work any search does, whatever its budget (about 1 ms).
 MIN_UNITS = 20_000.0
 #: Longest stretch a kick moves, in tracks.
