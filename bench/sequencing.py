@@ -33,8 +33,18 @@ requirements.txt -r bench/requirements.txt && var/bench-venv/bin/pip install --n
     var/bench-venv/bin/python bench/sequencing.py                  # everything (hours, first time)
     var/bench-venv/bin/python bench/sequencing.py --sizes 12,200 --skip selection,arc,memory
 
-Results are printed as tables and written to ``bench/results/sequencing.json``. Figures and
-commands of the last full run are in the README of the set engine's closing note.
+Results are printed as tables and written to ``bench/results/sequencing.json``.
+
+Last runs (2026-11-29, x86_64, 2 shared cores at load average 13–17, Python 3.11.7, numpy 2.4.6,
+numba 0.68.1, elkai 2.0.1, ortools 9.15.6755, seed 1). LKH-3 references: N = 200 best of 10 runs
+32.729 (15 s CPU), N = 1,000 best of 10 runs 43.028 (595 s CPU). Whole commands at that load got a
+tenth of a core, so the clock cut their searches after the first descent (N = 200: 1.077 × LKH-3,
+0.893 × OR-Tools 30 s, 1.5 s CPU in 20 s wall); the search itself, in-process on the same matrix,
+reaches 1.007 × LKH-3 at 200 tracks with 0.4 s CPU, 1.000 with 0.9 s, and 1.012–1.017 at 1,000
+tracks with 6.8 s. N ≤ 15 exact. 5,000 tracks: 60 s budget, 30 s CPU, peak RSS 438 MiB, 0.63 ×
+greedy; 10,000 tracks: peak RSS 712 MiB. Selection at equal work beats the previous engine on all of
+60, 90 and 120 minutes (objective per transition 0.0072 / 0.0107 / 0.0105 against 0.0097 / 0.0122 /
+0.0133).
 """
 
 from __future__ import annotations
