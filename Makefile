@@ -16,6 +16,8 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	# Compile the set engine's kernels once per install (numba caches them beside the package).
+	$(BIN)/python -c "from service.dj.sequencing.kernels import warm; warm()"
 	touch $(STAMP)
 
 run: $(STAMP)
