@@ -15,6 +15,7 @@ crashes happen, the unique references keep it to one charge and at most one refu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -191,6 +192,9 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
     clock.lap("pool")
 
     request, _ = _request(dict(item.get("parameters") or {}), item.get("brief"), config)
+    # The DJ's budget is the planning step's wall time: a busy worker stops the search on the clock
+    # rather than spending the budget's full work however long it takes.
+    request = dataclasses.replace(request, started_at=time.monotonic())
     try:
         planned = plan_set(pool, request)
     except SetError as exc:
