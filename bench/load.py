@@ -1,9 +1,10 @@
-"""Load: N DJs at once log in, upload a playlist with its audio and build a set, on two service
-processes and two RQ workers sharing one Redis and one Directus.
+"""Load: N DJs at once log in, upload a playlist with its audio and build a set, on one of
+everything or on two of everything (two Directus instances with files in S3 and two web processes
+behind nginx, two RQ workers, one PostgreSQL and one Redis).
 
-A fresh isolated stack is started as the test suite starts it (Directus 12 on PostgreSQL, Redis, the
-aidj-events hook extension), then two gunicorn services on two ports (DJs alternate between them, as
-a load balancer would) and two ``rq worker`` processes. Each DJ is a thread with its own HTTP session
+A fresh isolated stack is started as the test suite starts it: ``--instances 1`` is the test stack
+(Directus on PostgreSQL, local files) with one gunicorn and one ``rq worker``; ``--instances 2`` is
+the scale tests' stack (``tests/support/scaled.py``). Each DJ is a thread with its own HTTP session
 doing what a browser does: ``GET /login`` for the form's CSRF token, ``POST /login``, ``POST
 /playlists`` (the demo playlist and its tagged WAVs, multipart), poll ``/playlists/<id>/status``
 until the import is done, ``POST /sets`` over the whole playlist, poll ``/sets/<id>/status`` until
@@ -13,17 +14,19 @@ Figures: DJs per minute completed (throughput), p50/p95/max of upload → import
 set ready, and the checks that matter under concurrency:
 
 - **lost jobs**: sets or playlists that never reached ``done``;
-- **duplicated jobs**: a job id started more than once across both workers' logs;
+- **duplicated jobs**: a job id started more than once across the workers' logs;
 - **double charges**: a set with any ledger entry but exactly one ``-1``.
 
-Run: ``.venv/bin/python bench/load.py`` (``--djs N``, ``--concurrency C``, ``--budget SECONDS``).
-Results go to ``bench/results/load.json`` with the machine and its load average beside them.
+Run: ``.venv/bin/python bench/load.py --instances 1`` then ``--instances 2`` (``--djs N``,
+``--concurrency C``, ``--budget SECONDS``). Results go to ``bench/results/load-<instances>.json``
+with the machine and its load average beside them.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import platform
@@ -32,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,10 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from service.integrations.directus import DirectusClient  # noqa: E402
 from service.stack.demo import write_demo_library  # noqa: E402
-from service.stack.processes import console_script, stop_process, wait_for_http  # noqa: E402
-from service.stack.settings import GUNICORN_CONFIG, free_port  # noqa: E402
 from tests.pipelines.helpers import charges, make_dj  # noqa: E402
+from tests.support.scaled import build_scaled_stack  # noqa: E402
 from tests.support.stack import ServiceProcesses, build_stack  # noqa: E402
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -144,43 +148,54 @@ class _Run:
             raise RuntimeError(f"set ended {ready['status']}: {ready.get('error')}")
 
 
+@contextlib.contextmanager
+def _one_of_each(service_env: dict[str, str]) -> Iterator[tuple[DirectusClient, str, Path]]:
+    """One Directus (local files), one web process, one worker."""
+    stack = build_stack()
+    processes = ServiceProcesses(
+        stack, stack.settings.var_dir / "service-logs", extra_env=service_env
+    )
+    processes.log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        processes.start_web()
+        processes.start_worker()
+        yield stack.service, processes.url, processes.log_dir
+    finally:
+        processes.close()
+        stack.close()
+
+
+@contextlib.contextmanager
+def _two_of_each(service_env: dict[str, str]) -> Iterator[tuple[DirectusClient, str, Path]]:
+    """Two Directus instances (files in S3) and two web processes behind nginx, two workers."""
+    stack = build_scaled_stack(service_env)
+    try:
+        yield stack.service, stack.settings.site_url, stack.log_dir
+    finally:
+        stack.close()
+
+
 def main() -> None:
-    """Start the stack with two services and two workers, run the DJs, write the figures."""
+    """Start the stack, run the DJs, write the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--djs", type=int, default=20, help="DJs in all")
     parser.add_argument("--concurrency", type=int, default=8, help="DJs at once")
     parser.add_argument("--budget", type=float, default=2.0, help="engine search budget, seconds")
+    parser.add_argument("--instances", type=int, choices=(1, 2), default=2, help="of everything")
     args = parser.parse_args()
 
     library = Path(tempfile.mkdtemp(prefix="aidj-load-")) / "library"
     write_demo_library(library)
-    stack = build_stack()
     # Every DJ logs in from 127.0.0.1: the per-address limits are for the internet, not this bench.
     limits = {f"RATE_LIMIT_{name}": "100000" for name in ("LOGIN", "SIGNUP", "RESET", "RESEND")}
-    processes = ServiceProcesses(stack, stack.settings.var_dir / "service-logs", extra_env=limits)
-    processes.log_dir.mkdir(parents=True, exist_ok=True)
-    second_web = None
-    try:
-        processes.start_web()
-        second_port = free_port()
-        second_web = processes._spawn(
-            "web-2",
-            [console_script("gunicorn"), "--config", GUNICORN_CONFIG,
-             "--bind", f"127.0.0.1:{second_port}", "service.web.app:create_app()"],
-        )  # fmt: skip
-        second_url = f"http://127.0.0.1:{second_port}"
-        wait_for_http(f"{second_url}/healthz", second_web, processes.log_dir / "web-2.log", 30)
-        for _ in range(2):
-            processes.start_worker()
-        bases = [processes.url, second_url]
-
+    stack = _two_of_each(limits) if args.instances == 2 else _one_of_each(limits)
+    with stack as (directus, site_url, log_dir):
         runs = []
         for n in range(args.djs):
             password = f"load-dj-{n}-password"
-            owner = make_dj(stack.service, grant=3)
-            user = stack.service.update_item("directus_users", owner, {"password": password})
-            email = user["email"]
-            runs.append(_Run(bases[n % 2], email, password, library, args.budget))
+            owner = make_dj(directus, grant=3)
+            user = directus.update_item("directus_users", owner, {"password": password})
+            runs.append(_Run(site_url, user["email"], password, library, args.budget))
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             finished = list(pool.map(lambda run: run(), runs))
@@ -188,20 +203,15 @@ def main() -> None:
         time.sleep(1.0)  # the last job's end lines reach the workers' logs
 
         job_starts: collections.Counter[str] = collections.Counter()
-        for log in processes.log_dir.glob("worker-*.log"):
+        for log in log_dir.glob("worker-*.log"):
             job_starts.update(JOB_STARTED.findall(log.read_text(errors="replace")))
         duplicated = sorted(job for job, count in job_starts.items() if count > 1)
         double_charged = [
             run.set_id
             for run in finished
-            if run.set_id and [e["delta"] for e in charges(stack.service, run.set_id)] != [-1]
+            if run.set_id and [e["delta"] for e in charges(directus, run.set_id)] != [-1]
         ]
         lost = [run.problem for run in finished if run.problem]
-    finally:
-        if second_web is not None:
-            stop_process(second_web)
-        processes.close()
-        stack.close()
 
     figures = {
         name: [run.figures[name] for run in finished if name in run.figures]
@@ -210,7 +220,13 @@ def main() -> None:
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "stack": "Directus 12.4.0 on PostgreSQL, Redis, 2 × gunicorn, 2 × rq worker, local AI notes",
+        "stack": (
+            "2 × Directus 12.4.0 (files in S3) and 2 × gunicorn behind nginx, 2 × rq worker"
+            if args.instances == 2
+            else "1 × Directus 12.4.0 (local files), 1 × gunicorn, 1 × rq worker"
+        )
+        + "; PostgreSQL, Redis, local AI notes",
+        "instances": args.instances,
         "djs": args.djs,
         "concurrency": args.concurrency,
         "tracks_per_upload": len(list(library.glob("*.wav"))),
@@ -231,7 +247,7 @@ def main() -> None:
         "duplicated_jobs": duplicated,
         "double_charged_sets": double_charged,
     }
-    out = ROOT / "bench" / "results" / "load.json"
+    out = ROOT / "bench" / "results" / f"load-{args.instances}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

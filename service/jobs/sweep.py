@@ -250,17 +250,32 @@ def sweep_signup_grants(
     return enqueued
 
 
+#: The claim on an interval's sweep, shared by every scheduler on the Redis.
+SWEEP_CLAIM_KEY = "aidj:sweep:claim"
+
+
+def claim_interval(connection: redis.Redis, interval_s: float) -> bool:
+    """True for the first caller in any ``0.9 * interval_s``: scaled out, every host's scheduler
+    enqueues the sweep each interval, and only one of those runs may sweep."""
+    ttl_ms = max(1, int(900 * interval_s))
+    return bool(connection.set(SWEEP_CLAIM_KEY, "1", nx=True, px=ttl_ms))
+
+
 def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
-    """RQ cron entry point: one sweep with the service configuration."""
+    """RQ cron entry point: one sweep with the service configuration, once per interval."""
     job_logging()
     config = config or load_config()
+    connection = redis_connection(config)
+    if not claim_interval(connection, float(config["SWEEP_INTERVAL_S"])):
+        log.info("sweep: this interval was swept by another scheduler's run")
+        return {"skipped": ["swept this interval"]}
     report = sweep(
         directus_client(config),
-        redis_connection(config),
+        connection,
         stale_s=float(config["SWEEP_STALE_S"]),
         dead_worker_s=float(config["SWEEP_DEAD_WORKER_S"]),
         lost_s=float(config["SWEEP_LOST_S"]),
         max_recoveries=int(config["SWEEP_MAX_RECOVERIES"]),
     )
-    grants = sweep_signup_grants(directus_client(config), redis_connection(config))
+    grants = sweep_signup_grants(directus_client(config), connection)
     return {**report.__dict__, "signup_grants": grants}

@@ -8,6 +8,10 @@ table, and the size and SHA-256 of every file in the archive. ``restore`` checks
 before it touches anything, then replaces the environment's database and storage folder; Directus
 then starts on the restored data as it was (accounts, passwords, static tokens included).
 
+With files in S3 (``AIDJ_STORAGE=s3``, for several Directus instances) the archive holds the database
+and schema only and its manifest names the bucket: the bucket is backed up by the object store itself
+(versioning, replication), and a restore leaves it as it is.
+
 Backups hold personal data: keep them where the database is kept, encrypted at rest, and no longer
 than the retention the privacy policy states (``--keep``).
 """
@@ -56,6 +60,7 @@ class Manifest:
     schema_version: str
     tables: dict[str, int] = field(default_factory=dict)  # rows per table at backup time
     files: dict[str, dict[str, object]] = field(default_factory=dict)  # path → size, sha256
+    storage: str = "local"  # "local" (files in the archive) or "s3://<bucket>" (files left there)
 
 
 def _sha256(path: Path) -> str:
@@ -145,7 +150,12 @@ def backup(settings: StackSettings, out_dir: Path, *, keep: int | None = None) -
     with tempfile.TemporaryDirectory(prefix="aidj-backup-") as tmp:
         folder = Path(tmp)
         tables = _dump_database(settings, folder)
-        if settings.uploads_dir.is_dir():
+        storage = settings.storage
+        if storage.kind == "s3":
+            log.warning(
+                "files are in s3://%s: back the bucket up with its versioning", storage.bucket
+            )
+        elif settings.uploads_dir.is_dir():
             shutil.copytree(settings.uploads_dir, folder / UPLOADS)
         shutil.copy2(SNAPSHOT_FILE, folder / "snapshot.yaml")
         shutil.copy2(ACCESS_FILE, folder / "access.yaml")
@@ -162,6 +172,7 @@ def backup(settings: StackSettings, out_dir: Path, *, keep: int | None = None) -
             schema_version=snapshot_version(),
             tables=tables,
             files=files,
+            storage="local" if storage.kind == "local" else f"s3://{storage.bucket}",
         )
         (folder / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1))
         partial = target.with_suffix(".partial")
@@ -215,6 +226,11 @@ def restore(settings: StackSettings, archive: Path) -> Manifest:
                 f"the backup holds a {manifest.database} database; "
                 f"this stack runs {settings.database.client}"
             )
+        if manifest.storage.startswith("s3://") != (settings.storage.kind == "s3"):
+            raise BackupError(
+                f"the backup's files are in {manifest.storage}; "
+                f"this stack keeps files in {settings.storage.kind} storage"
+            )
         db = settings.database
         if db.client == "pg":
             services.create_database(db, drop_first=True)
@@ -229,12 +245,13 @@ def restore(settings: StackSettings, archive: Path) -> Manifest:
             assert db.filename is not None
             db.filename.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / SQLITE_COPY, db.filename)
-        if settings.uploads_dir.exists():
-            shutil.rmtree(settings.uploads_dir)
-        if (folder / UPLOADS).is_dir():
-            shutil.copytree(folder / UPLOADS, settings.uploads_dir)
-        else:
-            settings.uploads_dir.mkdir(parents=True)
+        if settings.storage.kind == "local":
+            if settings.uploads_dir.exists():
+                shutil.rmtree(settings.uploads_dir)
+            if (folder / UPLOADS).is_dir():
+                shutil.copytree(folder / UPLOADS, settings.uploads_dir)
+            else:
+                settings.uploads_dir.mkdir(parents=True)
     restored = table_rows(settings)
     differing = {
         t: (n, restored.get(t)) for t, n in manifest.tables.items() if restored.get(t) != n

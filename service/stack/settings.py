@@ -110,6 +110,66 @@ class Database:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """Where Directus keeps uploaded files: a local folder (the default) or an S3 bucket.
+
+    With several Directus instances every one must see every file, so production with more than one
+    instance uses S3 (or any S3-compatible store); the service only ever reads files through
+    Directus's assets, never from a disk path.
+    """
+
+    kind: str = "local"  # "local" or "s3"
+    bucket: str = ""
+    region: str = "us-east-1"
+    endpoint: str = ""  # an S3-compatible server's URL; empty for AWS itself
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+    def directus_env(self, local_root: Path) -> dict[str, str]:
+        """The STORAGE_* variables Directus reads."""
+        if self.kind == "local":
+            return {"STORAGE_LOCATIONS": "local", "STORAGE_LOCAL_ROOT": str(local_root)}
+        env = {
+            "STORAGE_LOCATIONS": "s3",
+            "STORAGE_S3_DRIVER": "s3",
+            "STORAGE_S3_BUCKET": self.bucket,
+            "STORAGE_S3_REGION": self.region,
+            "STORAGE_S3_KEY": self.access_key_id,
+            "STORAGE_S3_SECRET": self.secret_access_key,
+        }
+        if self.endpoint:
+            env["STORAGE_S3_ENDPOINT"] = self.endpoint
+            env["STORAGE_S3_FORCE_PATH_STYLE"] = (
+                "true"  # S3-compatible servers rarely have DNS buckets
+            )
+        return env
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Storage:
+        """``AIDJ_STORAGE`` (local or s3) and the ``S3_*`` variables."""
+        kind = environ.get("AIDJ_STORAGE", "local")
+        if kind == "local":
+            return cls()
+        if kind != "s3":
+            raise ValueError(f"AIDJ_STORAGE must be local or s3, not {kind!r}")
+        missing = [
+            name
+            for name in ("S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+            if not environ.get(name)
+        ]
+        if missing:
+            raise RuntimeError(f"AIDJ_STORAGE=s3 needs {', '.join(missing)} in the environment")
+        return cls(
+            kind="s3",
+            bucket=environ["S3_BUCKET"],
+            region=environ.get("S3_REGION", "us-east-1"),
+            endpoint=environ.get("S3_ENDPOINT", ""),
+            access_key_id=environ["S3_ACCESS_KEY_ID"],
+            secret_access_key=environ["S3_SECRET_ACCESS_KEY"],
+        )
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Everything one environment's stack needs to know; built by :func:`load_settings`."""
 
@@ -128,6 +188,7 @@ class StackSettings:
     service_token: str
     hook_secret: str
     flask_secret_key: str
+    storage: Storage = field(default_factory=Storage)
     extra_env: Mapping[str, str] = field(default_factory=dict)
     directus_url_override: str | None = None  # DIRECTUS_URL, e.g. http://directus:8055 in compose
 
@@ -164,8 +225,7 @@ class StackSettings:
             "ADMIN_TOKEN": self.admin_token,
             "LOG_LEVEL": "warn",
             "LOG_STYLE": "raw",
-            "STORAGE_LOCATIONS": "local",
-            "STORAGE_LOCAL_ROOT": str(self.uploads_dir),
+            **self.storage.directus_env(self.uploads_dir),
             "EXTENSIONS_PATH": str(EXTENSIONS_DIR),
             **DIRECTUS_POLICY,
             "EMAIL_FROM": "no-reply@aidjsets.example.com",
@@ -267,6 +327,7 @@ def load_settings(
         smtp_port=int(environ.get("SMTP_PORT", "1025")),
         admin_email=environ.get("DIRECTUS_ADMIN_EMAIL", "admin@aidjsets.example.com"),
         directus_url_override=environ.get("DIRECTUS_URL"),
+        storage=Storage.from_environ(environ),
         **generated,
     )
     return replace(settings, **overrides) if overrides else settings
