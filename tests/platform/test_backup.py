@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import secrets
 import tarfile
 
@@ -78,6 +79,31 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(backed_up, tmp_p
                 copy.addfile(member, data)
     with pytest.raises(BackupError, match="damaged"):
         read_backup(damaged, tmp_path / "out")
+
+
+def test_a_backup_of_files_in_s3_names_the_bucket_and_is_not_restored_onto_local_files(
+    stack, backed_up, tmp_path
+) -> None:
+    archive, *_ = backed_up
+    assert read_backup(archive, tmp_path / "local").storage == "local"
+    s3_archive = tmp_path / "s3.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(s3_archive, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isfile() else None
+            if member.name == "manifest.json" and data is not None:
+                manifest = json.loads(data.read())
+                manifest["storage"] = "s3://sets"
+                manifest["files"] = {
+                    k: v for k, v in manifest["files"].items() if not k.startswith("uploads/")
+                }
+                body = json.dumps(manifest).encode()
+                member.size = len(body)
+                copy.addfile(member, io.BytesIO(body))
+            elif not member.name.startswith("uploads"):
+                copy.addfile(member, data)
+
+    with pytest.raises(BackupError, match="s3://sets"):
+        restore(stack.settings, s3_archive)  # refused before the database is touched
 
 
 def test_a_backup_restores_onto_a_fresh_stack_with_everything_as_it_was(

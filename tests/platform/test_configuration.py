@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from service.config import DEFAULTS, ENV_ALIASES
@@ -65,3 +66,43 @@ def test_only_the_proxy_faces_the_outside_in_compose() -> None:
     template = services["proxy"]["volumes"][0].split(":")[0]
     assert (REPO_ROOT / template).is_file()
     assert services["web"]["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+
+
+def test_files_go_to_s3_when_asked_and_stay_on_a_local_folder_by_default(tmp_path) -> None:
+    local = load_settings("test", environ={"AIDJ_VAR_DIR": str(tmp_path)}).directus_env()
+    s3 = load_settings(
+        "test",
+        environ={
+            "AIDJ_VAR_DIR": str(tmp_path),
+            "AIDJ_STORAGE": "s3",
+            "S3_BUCKET": "sets",
+            "S3_ENDPOINT": "http://minio:9000",
+            "S3_ACCESS_KEY_ID": "key",
+            "S3_SECRET_ACCESS_KEY": "secret",
+        },
+    ).directus_env()
+
+    assert local["STORAGE_LOCATIONS"] == "local" and "STORAGE_S3_BUCKET" not in local
+    assert s3["STORAGE_LOCATIONS"] == "s3" and s3["STORAGE_S3_DRIVER"] == "s3"
+    assert (s3["STORAGE_S3_BUCKET"], s3["STORAGE_S3_KEY"], s3["STORAGE_S3_SECRET"]) == (
+        "sets",
+        "key",
+        "secret",
+    )
+    assert s3["STORAGE_S3_ENDPOINT"] == "http://minio:9000"
+    assert s3["STORAGE_S3_FORCE_PATH_STYLE"] == "true"
+
+
+def test_s3_storage_without_its_bucket_or_keys_is_refused_at_start(tmp_path) -> None:
+
+    with pytest.raises(RuntimeError, match="S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY"):
+        load_settings("test", environ={"AIDJ_VAR_DIR": str(tmp_path), "AIDJ_STORAGE": "s3"})
+
+
+def test_compose_passes_the_storage_choice_to_directus_and_the_backup() -> None:
+    services = _compose()["services"]
+    directus = services["directus"]["environment"]
+
+    assert directus["STORAGE_LOCATIONS"] == "${AIDJ_STORAGE:-local}"
+    assert directus["STORAGE_S3_BUCKET"] == "${S3_BUCKET:-}"
+    assert services["backup"]["environment"]["AIDJ_STORAGE"] == "${AIDJ_STORAGE:-local}"
