@@ -3,7 +3,6 @@ whole before the site's threads see it. Runs the real nginx in front of the real
 
 from __future__ import annotations
 
-import shutil
 import socket
 import string
 import subprocess
@@ -15,11 +14,11 @@ import pytest
 import requests
 
 from service.stack.settings import REPO_ROOT, free_port
+from tests.support.nginx import NGINX, write_nginx_conf
 
 pytestmark = pytest.mark.stack
 
 TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "aidjsets.conf.template"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def nginx_config(folder: Path, listen_port: int, web_port: int, directus_port: int) -> Path:
@@ -32,19 +31,7 @@ def nginx_config(folder: Path, listen_port: int, web_port: int, directus_port: i
         DIRECTUS_UPSTREAM=f"127.0.0.1:{directus_port}",
     )
     (folder / "aidjsets.conf").write_text(site)
-    temp_paths = ""
-    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        path = folder / f"{name}_temp"
-        path.mkdir()
-        path.chmod(0o777)  # nginx's workers may run as another user
-        temp_paths += f"  {name}_temp_path {path};\n"
-    main = folder / "nginx.conf"
-    main.write_text(
-        f"daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
-        "worker_processes 1;\nevents { worker_connections 512; }\n"
-        f"http {{\n  access_log off;\n{temp_paths}  include {folder}/aidjsets.conf;\n}}\n"
-    )
-    return main
+    return write_nginx_conf(folder, f"  include {folder}/aidjsets.conf;\n")
 
 
 @pytest.fixture(scope="module")

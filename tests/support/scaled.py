@@ -36,12 +36,12 @@ from service.stack.settings import (
     load_settings,
 )
 from tests.support.mail import Mailbox, start_smtp
+from tests.support.nginx import NGINX, write_nginx_conf
 from tests.support.s3 import S3Server, start_s3
 from tests.support.stack import TEST_SERVICE_ENV
 
 #: The scaled stack's Redis databases: the service's, and Directus's (cache, limits, synchronisation).
 SCALE_REDIS_DB = int(os.environ.get("AIDJ_TEST_SCALE_REDIS_DB", "10"))
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 # Directus settings for more than one instance (as in docker-compose.yml).
 SHARED_DIRECTUS_ENV = {
@@ -142,19 +142,7 @@ def _nginx_config(folder: Path, listen: dict[str, int], upstreams: dict[str, lis
             "    add_header X-Upstream $upstream_addr always;\n"
             f"    location / {{ proxy_pass http://{name}; }}\n  }}\n"
         )
-    temp_paths = ""
-    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        path = folder / f"{name}_temp"
-        path.mkdir()
-        path.chmod(0o777)  # nginx's workers may run as another user
-        temp_paths += f"  {name}_temp_path {path};\n"
-    config = folder / "nginx.conf"
-    config.write_text(
-        f"daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
-        "worker_processes 1;\nevents { worker_connections 1024; }\n"
-        f"http {{\n  access_log off;\n{temp_paths}{servers}}}\n"
-    )
-    return config
+    return write_nginx_conf(folder, servers)
 
 
 def build_scaled_stack(extra_service_env: dict[str, str] | None = None) -> ScaledStack:
