@@ -18,11 +18,11 @@ import requests
 from service.config import load_config
 from service.jobs.sweep import SWEEP_CLAIM_KEY
 from service.jobs.sweep import run as sweep_run
-from service.stack.demo import DEMO_TRACKS, write_demo_library
 from tests.pipelines.helpers import (
     charges,
     make_dj,
     make_library,
+    tagged_wav,
     upload_playlist,
     wait_for,
     wait_for_status,
@@ -70,14 +70,20 @@ def test_a_playlist_uploaded_through_one_instance_is_ingested_through_the_proxy(
     scaled, tmp_path
 ) -> None:
     owner = make_dj(scaled.service, grant=3)
-    audio, playlist_file = write_demo_library(tmp_path / "library")
+    audio = [
+        tagged_wav(tmp_path, f"Artist {n} - Track {n}.wav", artist=f"Artist {n}",
+                   title=f"Track {n}", bpm=str(120 + n), key=f"{n + 1}A")
+        for n in range(4)
+    ]  # fmt: skip
+    playlist_file = tmp_path / "night.m3u8"
+    playlist_file.write_text("#EXTM3U\n" + "".join(f"{path.name}\n" for path in audio))
     created = upload_playlist(scaled.service_at(0), owner, playlist_file, audio)
 
-    done = wait_for_status(scaled.service, "playlists", created["id"], ("done", "failed"), 90)
+    done = wait_for_status(scaled.service, "playlists", created["id"], ("done", "failed"), 120)
 
     assert done["status"] == "done", done.get("error")
-    assert done["matched_count"] == len(DEMO_TRACKS)
-    assert len(scaled.s3.object_keys()) >= len(DEMO_TRACKS) + 1
+    assert done["matched_count"] == len(audio)
+    assert len(scaled.s3.object_keys()) >= len(audio) + 1
 
 
 def test_a_schema_and_a_permission_change_through_one_instance_are_seen_by_the_other(
