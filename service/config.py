@@ -49,6 +49,16 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_MAX_RECOVERIES": 3,
     "JOB_LOCK_TTL_S": 30.0,  # a run's item lock expires this long after the run dies
     "USAGE_RAW_RETENTION_DAYS": 90,  # raw usage events are summed nightly, then deleted after this
+    # Paddle Billing (service/billing.py, /hooks/paddle, the Buy tokens pages). Without the client
+    # token and webhook secrets the purchase pages are hidden and say why; the rest works.
+    "PADDLE_ENV": "sandbox",  # sandbox or production
+    "PADDLE_CLIENT_TOKEN": None,  # Paddle.js client-side token (test_… or live_…): public
+    "PADDLE_WEBHOOK_SECRETS": None,  # notification secrets, comma-separated (several while rotating)
+    "PADDLE_WEBHOOK_TOLERANCE_S": 60,  # accepted age of a Paddle-Signature timestamp, either way
+    "PADDLE_API_KEY": None,  # optional: customer portal links for the subscription page
+    "PADDLE_API_URL": None,  # default: Paddle's sandbox or production API by PADDLE_ENV
+    "PADDLE_JS_URL": "https://cdn.paddle.com/paddle/v2/paddle.js",
+    "PADDLE_CHECKOUT_ORIGINS": None,  # frames Paddle.js opens; default: Paddle's buy.paddle.com hosts
 }
 
 # Environment variable → config key, where the names differ.

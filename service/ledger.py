@@ -25,7 +25,9 @@ from service.integrations.directus import DirectusClient, DirectusError
 log = logging.getLogger(__name__)
 
 COLLECTION = "token_ledger"
-REASONS = ("signup_grant", "purchase", "set_charge", "refund", "adjustment")
+# purchase: a token pack bought; subscription: a plan's tokens for a billing period; adjustment: a
+# Paddle refund or chargeback taking back what it had credited (service/billing.py).
+REASONS = ("signup_grant", "purchase", "subscription", "set_charge", "refund", "adjustment")
 # A charge checks the balance then writes; a per-owner lock keeps two sets of the same DJ from both
 # passing the check on the last tokens.
 LOCK_TIMEOUT_S = 30
@@ -37,10 +39,18 @@ class InsufficientTokens(Exception):
     def __init__(self, balance: int, price: int) -> None:
         self.balance = balance
         self.price = price
-        super().__init__(
-            f"This set costs {price} token{'s' if price != 1 else ''} and your balance is "
-            f"{balance}. Buy tokens, then generate the set again."
-        )
+        if balance < 0:
+            # A refund or chargeback took back tokens that were already spent.
+            message = (
+                f"Your balance is {balance} tokens: a refunded or disputed payment took back tokens "
+                f"that had already been spent. Buy tokens to settle it, then build the set."
+            )
+        else:
+            message = (
+                f"This set costs {price} token{'s' if price != 1 else ''} and your balance is "
+                f"{balance}. Buy tokens, then generate the set again."
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -192,6 +202,16 @@ def signup_grant_amount(directus: DirectusClient) -> int:
 def set_reference(set_id: str) -> str:
     """The ledger reference of a set's charge."""
     return f"set:{set_id}"
+
+
+def paddle_transaction_reference(transaction_id: str) -> str:
+    """The ledger reference of what a Paddle transaction credited (a pack or a plan's period)."""
+    return f"paddle:txn:{transaction_id}"
+
+
+def paddle_adjustment_reference(adjustment_id: str) -> str:
+    """The ledger reference of what a Paddle refund or chargeback took back."""
+    return f"paddle:adj:{adjustment_id}"
 
 
 def signup_reference(user_id: str) -> str:

@@ -75,7 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
 
-    from service.web import health, hooks
+    from service.web import health, hooks, paddle_hook  # noqa: F401 - paddle_hook adds /hooks/paddle
     from service.web.dev import init_dev
     from service.web.ops import init_ops
     from service.web.site import init_site

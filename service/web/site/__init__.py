@@ -181,7 +181,7 @@ def render_unavailable(error: DirectusError) -> Any:
 
 def init_site(app: Flask) -> None:
     """Register the site blueprint with its security, error pages and template helpers."""
-    from service.web.site import accounts, filters, legal, library, sets  # noqa: F401
+    from service.web.site import accounts, billing, filters, legal, library, sets  # noqa: F401
 
     security.init_security(app)
     filters.register(app)
