@@ -189,6 +189,9 @@ class StackSettings:
     hook_secret: str
     flask_secret_key: str
     storage: Storage = field(default_factory=Storage)
+    # Paddle's notification secret (PADDLE_WEBHOOK_SECRETS): generated locally so that signed test
+    # events can be posted to a running stack; in production it comes from Paddle.
+    paddle_webhook_secret: str = ""
     extra_env: Mapping[str, str] = field(default_factory=dict)
     directus_url_override: str | None = None  # DIRECTUS_URL, e.g. http://directus:8055 in compose
 
@@ -255,6 +258,7 @@ class StackSettings:
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port),
             "MAIL_CATCHER_DIR": str(self.var_dir / "mail") if self.env == "dev" else "",
+            "PADDLE_WEBHOOK_SECRETS": self.paddle_webhook_secret,
         }
 
 
@@ -262,7 +266,11 @@ def _generated_secrets(var_dir: Path, *, persist: bool) -> dict[str, str]:
     """Random secrets for a local stack, kept in ``var/<env>/secrets.json`` so restarts reuse them."""
     path = var_dir / "secrets.json"
     if persist and path.exists():
-        return json.loads(path.read_text())
+        values = json.loads(path.read_text())
+        if "paddle_webhook_secret" not in values:  # a stack made before payments existed
+            values["paddle_webhook_secret"] = "pdl_ntfset_local_" + secrets.token_urlsafe(24)
+            path.write_text(json.dumps(values, indent=2))
+        return values
     values = {
         "secret": secrets.token_urlsafe(32),
         "admin_password": secrets.token_urlsafe(12),
@@ -270,6 +278,7 @@ def _generated_secrets(var_dir: Path, *, persist: bool) -> dict[str, str]:
         "service_token": secrets.token_urlsafe(24),
         "hook_secret": secrets.token_urlsafe(32),
         "flask_secret_key": secrets.token_urlsafe(32),
+        "paddle_webhook_secret": "pdl_ntfset_local_" + secrets.token_urlsafe(24),
     }
     if persist:
         var_dir.mkdir(parents=True, exist_ok=True)
@@ -297,6 +306,7 @@ def load_settings(
             "service_token": environ["DIRECTUS_SERVICE_TOKEN"],
             "hook_secret": environ["HOOK_SECRET"],
             "flask_secret_key": environ["FLASK_SECRET_KEY"],
+            "paddle_webhook_secret": environ.get("PADDLE_WEBHOOK_SECRETS", ""),
         }
     else:
         generated = _generated_secrets(var_dir, persist=env == "dev")
