@@ -24,9 +24,10 @@ COMMAND_MODULES: dict[str, str] = {
     "directus": "stack",
     "backup": "stack",
     "restore": "stack",
+    "paddle": "billing",
 }
 #: Every module that registers commands.
-MODULES: tuple[str, ...] = ("library", "sets", "stack")
+MODULES: tuple[str, ...] = ("library", "sets", "stack", "billing")
 
 
 #: A process older than this when a command runs was not started for the command (a test runner, a

@@ -111,6 +111,35 @@ def write_demo_library(folder: Path) -> tuple[list[Path], Path]:
     return paths, playlist
 
 
+#: Token packs and a plan for the local stack. The price ids are placeholders: with a Paddle sandbox
+#: account, replace them in the Studio (token_packs) with your sandbox prices; without one, post
+#: signed events for them with `aidj paddle purchase --price pri_demo_starter …`.
+DEMO_CATALOGUE = (
+    {"kind": "pack", "name": "Starter", "paddle_price_id": "pri_demo_starter", "tokens": 10,
+     "price_label": "€9", "active": True},
+    {"kind": "pack", "name": "Crate", "paddle_price_id": "pri_demo_crate", "tokens": 50,
+     "price_label": "€39", "active": True},
+    {"kind": "plan", "name": "Residency", "paddle_price_id": "pri_demo_residency", "tokens": 30,
+     "price_label": "€19 / month", "active": True},
+)  # fmt: skip
+
+
+def seed_catalogue(admin: DirectusClient) -> int:
+    """Create the demo packs and plan that are missing (staff own token_packs: the admin writes)."""
+    wanted = [p["paddle_price_id"] for p in DEMO_CATALOGUE]
+    present = {
+        item["paddle_price_id"]
+        for item in admin.list_items(
+            "token_packs", filter={"paddle_price_id": {"_in": wanted}}, fields=["paddle_price_id"]
+        )
+    }
+    missing = [p for p in DEMO_CATALOGUE if p["paddle_price_id"] not in present]
+    if missing:
+        admin.create_items("token_packs", missing)
+        log.info("seeded %d demo token packs and plans", len(missing))
+    return len(missing)
+
+
 def seed_demo(service: DirectusClient, library: Path) -> dict[str, str]:
     """Create the demo DJ with a token grant and its uploaded demo playlist, once."""
     existing = service.list_items(

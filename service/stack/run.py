@@ -18,7 +18,7 @@ from service.integrations.directus import DirectusClient
 from service.jobs.sweep import sweep
 from service.legal import publish_legal_documents
 from service.stack import directus, services
-from service.stack.demo import seed_demo
+from service.stack.demo import seed_catalogue, seed_demo
 from service.stack.processes import console_script, spawn, wait_for_http
 from service.stack.settings import GUNICORN_CONFIG, REPO_ROOT, StackSettings
 from service.stack.supervisor import Supervisor
@@ -122,6 +122,8 @@ def run_stack(settings: StackSettings, *, seed: bool = True, block: bool = True)
         service = DirectusClient(settings.directus_url, settings.service_token)
         publish_legal_documents(service)  # the privacy policy and terms the sign-up page links to
         demo = seed_demo(service, settings.var_dir / "demo-library") if seed else None
+        if seed:
+            seed_catalogue(DirectusClient(settings.directus_url, settings.admin_token))
 
         supervisor.add(
             "web",
@@ -169,6 +171,9 @@ def run_stack(settings: StackSettings, *, seed: bool = True, block: bool = True)
     if demo:
         lines.append(f"  Demo DJ           {demo['email']} / {demo['password']}")
         lines.append(f"  Demo library      {settings.var_dir / 'demo-library'}")
+        lines.append(
+            f"  Buy tokens        aidj paddle purchase --email {demo['email']} --price pri_demo_starter"
+        )
     lines += [
         f"  Logs              {settings.var_dir}/*.log",
         "Ctrl-C (or `make stop`) stops everything.",
