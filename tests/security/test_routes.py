@@ -22,7 +22,8 @@ pytestmark = pytest.mark.stack
 
 # Routes meant for visitors and machines; every other route is for logged-in DJs only.
 PUBLIC_ENDPOINTS = {
-    "static", "health.healthz", "health.readyz", "health.prometheus_metrics", "hooks.directus_event", "site.home", "site.signup",
+    "static", "health.healthz", "health.readyz", "health.prometheus_metrics", "hooks.directus_event",
+    "hooks.paddle_event", "site.home", "site.signup",
     "site.login", "site.logout", "site.forgot_password", "site.reset_password",
     "site.verify_email", "site.resend_verification", "site.privacy", "site.terms", "site.cookies",
     "ops.login", "ops.logout",
