@@ -8,7 +8,8 @@ keeps a waiting or running job from being doubled). A job shown as running whose
 expired (the run stopped extending it) on a worker that stopped heartbeating is abandoned and
 replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
 (with the pipeline's undo, e.g. a refund) rather than retried forever. DJs active in the last hour
-without a sign-up grant (the job their log-in started was lost) get the grant job.
+without a sign-up grant (the job their log-in started was lost) get the grant job, and Paddle events
+stored but still ``received`` after ``SWEEP_STALE_S`` (their job was lost) get theirs.
 """
 
 from __future__ import annotations
@@ -261,6 +262,38 @@ def claim_interval(connection: redis.Redis, interval_s: float) -> bool:
     return bool(connection.set(SWEEP_CLAIM_KEY, "1", nx=True, px=ttl_ms))
 
 
+def sweep_paddle_events(
+    directus: DirectusClient,
+    connection: redis.Redis,
+    *,
+    stale_s: float,
+    now: datetime | None = None,
+) -> list[str]:
+    """Enqueue Paddle events stored but never applied (``received`` for ``stale_s``): a lost job.
+
+    /hooks/paddle answers 200 once the event is stored and its job enqueued; if Redis then loses the
+    job, Paddle will not deliver again, so the stored row is the outbox. Held events wait for staff.
+    """
+    rows = directus.list_items(
+        "webhook_events",
+        filter={
+            "source": {"_eq": "paddle"},
+            "status": {"_eq": "received"},
+            "received_at": {"_lte": _cutoff(stale_s, now or datetime.now(UTC))},
+        },
+        fields=["id"],
+        sort=["id"],
+        limit=GRANT_BATCH,
+    )
+    enqueued = []
+    for row in rows:
+        job = enqueue("paddle", row["id"], connection=connection)
+        if job.created:
+            log.info("sweep: Paddle event %s was never applied; enqueued", row["id"])
+            enqueued.append(job.job_id)
+    return enqueued
+
+
 def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """RQ cron entry point: one sweep with the service configuration, once per interval."""
     job_logging()
@@ -278,4 +311,7 @@ def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
         max_recoveries=int(config["SWEEP_MAX_RECOVERIES"]),
     )
     grants = sweep_signup_grants(directus_client(config), connection)
-    return {**report.__dict__, "signup_grants": grants}
+    paddle = sweep_paddle_events(
+        directus_client(config), connection, stale_s=float(config["SWEEP_STALE_S"])
+    )
+    return {**report.__dict__, "signup_grants": grants, "paddle_events": paddle}

@@ -427,3 +427,24 @@ def test_the_hook_answers_within_milliseconds_and_leaves_the_work_to_the_job(
     assert p95 < 1.0  # a shared 2-core machine; typically tens of milliseconds
     run_jobs()
     assert ledger.balance(stack.service, dj.id) == 500
+
+
+def test_an_event_whose_job_was_lost_is_applied_by_the_sweep(
+    stack, client, site_redis, paddle, catalogue, make_dj, run_jobs
+) -> None:
+    from rq.job import Job
+
+    from service.jobs.sweep import sweep_paddle_events
+
+    dj = make_dj(tokens=0)
+    event = transaction_completed(dj.id, [(catalogue.small, 1, 900)])
+    job_id = deliver(client, paddle, event).json["job"]
+    Job.fetch(job_id, connection=site_redis).delete()  # Redis lost it after the 200
+    run_jobs()
+    assert ledger.balance(stack.service, dj.id) == 0
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert job_id in sweep_paddle_events(stack.service, site_redis, stale_s=120, now=later)
+    run_jobs()
+    assert row(stack, event["event_id"])["status"] == "processed"
+    assert ledger.balance(stack.service, dj.id) == 10
+    assert job_id not in sweep_paddle_events(stack.service, site_redis, stale_s=120, now=later)
