@@ -47,6 +47,7 @@ from service.integrations.paddle import (
     Transaction,
     parse_event,
 )
+from service.integrations.paddle.types import parse_time
 from service.stack.access import role_id
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,56 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
 
 
+# Personal details Paddle sends that the service never needs (Paddle, the merchant of record, keeps
+# them): the card holder's name and card, addresses, business details, checkout links.
+_DROPPED = ("billing_details", "address", "customer", "business", "checkout")
+_PAYMENT_KEPT = ("amount", "status", "captured_at", "created_at")
+
+
+def minimise(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as stored: Paddle's event less the personal details nothing here reads."""
+    payload = dict(raw)
+    data = payload.get("data")
+    if isinstance(data, Mapping):
+        data = {k: v for k, v in data.items() if k not in _DROPPED}
+        if isinstance(data.get("payments"), list):
+            data["payments"] = [
+                {k: p.get(k) for k in _PAYMENT_KEPT} if isinstance(p, Mapping) else None
+                for p in data["payments"]
+            ]
+        payload["data"] = data
+    return payload
+
+
+def forget_user(directus: DirectusClient, user_id: str) -> int:
+    """Before an account is erased: unlink its payment records from the person, keep the figures.
+
+    Ledger entries keep their amounts and references (their owner becomes null when the user row
+    goes). Paddle events keep ids and amounts but lose the DJ's id in ``custom_data`` and the link
+    to the user; subscriptions lose the user and Paddle's personal portal links. Returns the rows
+    changed.
+    """
+    changed = 0
+    for row in directus.list_items(
+        EVENTS, filter={"user": {"_eq": user_id}}, fields=["id", "payload"], limit=-1
+    ):
+        payload = minimise(row.get("payload") or {})
+        data = payload.get("data") or {}
+        if isinstance(data.get("custom_data"), Mapping) and "user_id" in data["custom_data"]:
+            data["custom_data"] = {**data["custom_data"], "user_id": "erased"}
+        directus.update_item(EVENTS, row["id"], {"payload": payload, "user": None})
+        changed += 1
+    for sub in directus.list_items(
+        SUBSCRIPTIONS, filter={"user": {"_eq": user_id}}, fields=["id"], limit=-1
+    ):
+        directus.update_item(
+            SUBSCRIPTIONS, sub["id"],
+            {"user": None, "cancel_url": None, "update_payment_method_url": None},
+        )  # fmt: skip
+        changed += 1
+    return changed
+
+
 def record_event(
     directus: DirectusClient, event: Event, raw: Mapping[str, Any]
 ) -> tuple[dict, bool]:
@@ -176,7 +227,7 @@ def record_event(
                 "occurred_at": _iso(event.occurred_at),
                 "object_id": (event.object_id or "")[:64] or None,
                 "transaction_id": (event.transaction_id or "")[:64] or None,
-                "payload": dict(raw),
+                "payload": minimise(raw),
             },
         )
     except DirectusError as exc:
@@ -387,8 +438,6 @@ def _apply_subscription(
     )
     current = found[0] if found else None
     if current is not None and current.get("last_event_at"):
-        from service.integrations.paddle.types import parse_time
-
         stored = parse_time(current["last_event_at"])
         if stored is not None and _truncate_ms(event.occurred_at) < _truncate_ms(stored):
             return Outcome(

@@ -400,12 +400,23 @@ def test_payment_records_stay_pseudonymised_after_the_account_is_erased(
     deliver(client, paddle, subscription_event(
         "subscription.created", dj.id, catalogue.plan, subscription_id=sub))  # fmt: skip
     run_jobs()
+    stored = row(stack, purchase["event_id"])["payload"]["data"]
+    # Stored without what nothing here reads: the card holder, the card, addresses, checkout links.
+    assert "cardholder_name" not in json.dumps(stored) and "checkout" not in stored
+    assert stored["payments"][0]["amount"] == "900"
+    from service import billing
+
+    assert billing.forget_user(stack.service, dj.id) == 3  # two events, one subscription
     stack.service.call("DELETE", f"/users/{dj.id}")
     [entry] = credits(stack, purchase["data"]["id"])
     assert entry["owner"] is None and entry["delta"] == 10
     kept = row(stack, purchase["event_id"])
     assert kept["user"] is None and kept["status"] == "processed"
-    assert _subscription(stack, sub)["user"] is None
+    assert kept["payload"]["data"]["custom_data"] == {"user_id": "erased"}
+    assert kept["payload"]["data"]["details"]["totals"]["grand_total"] == "900"
+    state = _subscription(stack, sub)
+    assert state["user"] is None and state["cancel_url"] is None
+    assert state["paddle_subscription_id"] == sub and state["status"] == "active"
 
 
 def test_the_hook_answers_within_milliseconds_and_leaves_the_work_to_the_job(
