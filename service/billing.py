@@ -256,7 +256,7 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What applying needs besides the row: Directus, Redis (locks), and the row's staff-set DJ."""
+    """What applying an event needs besides its row: Directus, and Redis when there is one."""
 
     directus: DirectusClient
     connection: redis.Redis | None = None

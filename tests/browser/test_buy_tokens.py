@@ -65,7 +65,7 @@ def test_buying_tokens_goes_from_the_buy_page_to_a_new_balance(stack, paddle_sit
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Buy tokens").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Buy tokens").click()
     page.get_by_role("heading", name="Buy tokens").wait_for()
     assert page.get_by_test_id("balance").inner_text() == "3"
     screenshot(page, "buy-01-packs")
