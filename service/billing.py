@@ -252,6 +252,7 @@ class Outcome:
     user: str | None = None
     credit: ledger.LedgerEntry | None = None  # what a purchase credited (its receipt is due once)
     release_transaction: str | None = None  # a purchase now credited: held refunds may go on
+    release_renewals: bool = False  # a subscription now linked to its DJ: held renewals may go on
 
 
 @dataclass
@@ -472,7 +473,7 @@ def _apply_subscription(
         directus.create_item(SUBSCRIPTIONS, {"paddle_subscription_id": sub.id, **state})
     else:
         directus.update_item(SUBSCRIPTIONS, current["id"], state)
-    return Outcome("processed", None, user["id"])
+    return Outcome("processed", None, user["id"], release_renewals=current is None)
 
 
 # -- what the site shows ------------------------------------------------------------------------------

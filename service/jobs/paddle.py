@@ -5,7 +5,8 @@ event back to ``received`` (a replay). Repeats are harmless: a processed or igno
 every ledger entry has a unique reference, and events about one transaction or one subscription run
 one at a time (a Redis lock), so a refund and its purchase cannot pass each other. A credit mails a
 receipt once (a Redis mark taken before sending, dropped again if sending fails so a retry sends it);
-a purchase that is now credited restarts the refunds held for it.
+a purchase that is now credited restarts the refunds held for it, and a newly known subscription the
+renewals held for want of a DJ.
 """
 
 from __future__ import annotations
@@ -70,7 +71,12 @@ def run(row_id: str) -> str:
             log.warning("the lock on %s expired while the event was applied", row_id)
     log.info("paddle event %s (%s): %s", row.get("event_id"), row.get("event_type"), outcome.status)
     if outcome.release_transaction:
-        _release_held(directus, connection, outcome.release_transaction)
+        _release_held(
+            directus, connection, {"transaction_id": {"_eq": outcome.release_transaction}}
+        )
+    if outcome.release_renewals:
+        # A renewal that came before its subscription was known had no DJ: try the held ones again.
+        _release_held(directus, connection, {"event_type": {"_eq": "transaction.completed"}})
     return outcome.status
 
 
@@ -96,17 +102,15 @@ def _send_receipt(config, directus, connection: redis.Redis, entry: ledger.Ledge
         raise
 
 
-def _release_held(directus, connection: redis.Redis, transaction_id: str) -> None:  # type: ignore[no-untyped-def]
-    """Restart the events held for a transaction that is now credited (a refund that came first)."""
+def _release_held(directus, connection: redis.Redis, where: dict) -> None:  # type: ignore[no-untyped-def]
+    """Restart held events that may now apply (a refund whose purchase is credited, a renewal
+    whose subscription is known); those still missing something are held again."""
     held = directus.list_items(
         billing.EVENTS,
-        filter={
-            "source": {"_eq": billing.SOURCE},
-            "status": {"_eq": "held"},
-            "transaction_id": {"_eq": transaction_id},
-        },
+        filter={"source": {"_eq": billing.SOURCE}, "status": {"_eq": "held"}, **where},
         fields=["id"],
-        limit=-1,
+        sort=["id"],
+        limit=100,
     )
     for item in held:
         enqueue("paddle", item["id"], connection=connection)

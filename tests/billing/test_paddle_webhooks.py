@@ -459,3 +459,22 @@ def test_an_event_whose_job_was_lost_is_applied_by_the_sweep(
     assert row(stack, event["event_id"])["status"] == "processed"
     assert ledger.balance(stack.service, dj.id) == 10
     assert job_id not in sweep_paddle_events(stack.service, site_redis, stale_s=120, now=later)
+
+
+def test_a_renewal_that_comes_before_its_subscription_is_held_then_credited(
+    stack, client, paddle, catalogue, make_dj, run_jobs
+) -> None:
+    dj = make_dj(tokens=0)
+    sub = paddle_id("sub")
+    renewal = transaction_completed(
+        None, [(catalogue.plan, 1, 1900)], subscription_id=sub, origin="subscription_recurring",
+        custom_data={},
+    )  # fmt: skip
+    deliver(client, paddle, renewal)
+    run_jobs()
+    assert row(stack, renewal["event_id"])["status"] == "held"
+    deliver(client, paddle, subscription_event(
+        "subscription.created", dj.id, catalogue.plan, subscription_id=sub))  # fmt: skip
+    run_jobs()
+    assert row(stack, renewal["event_id"])["status"] == "processed"
+    assert ledger.balance(stack.service, dj.id) == 30
