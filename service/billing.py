@@ -12,8 +12,8 @@ hands its row to the ``paddle`` job, which calls :func:`apply_event`. What each 
 - ``adjustment.created/updated`` with ``action`` refund or chargeback and ``status: approved`` takes
   back what its transaction credited, pro rata (adjustment total / transaction grand total) for a
   partial refund, under ``paddle:adj:<adjustment id>``; all adjustments of one transaction together
-  never take back more than it credited. The balance may go negative: new sets are then refused
-  until it is settled. A refund that arrives before its purchase is held, and applied when the
+  never take back more than it credited; a ``chargeback_reverse`` gives back what the chargeback
+  took. The balance may go negative: new sets are then refused until it is settled. A refund that arrives before its purchase is held, and applied when the
   purchase is credited.
 - ``subscription.*`` keeps the DJ's ``subscriptions`` row current; an event older (``occurred_at``)
   than the state stored is ignored, so out-of-order deliveries end in the latest state.
@@ -59,6 +59,7 @@ SOURCE = "paddle"
 KINDS = ("pack", "plan")
 FINAL = ("processed", "ignored")
 DEBIT_ACTIONS = ("refund", "chargeback")
+REVERSE_ACTION = "chargeback_reverse"  # the bank found for us: what the chargeback took comes back
 SUBSCRIPTION_EVENTS = (
     "subscription.created", "subscription.updated", "subscription.canceled",
     "subscription.past_due", "subscription.activated", "subscription.paused",
@@ -390,7 +391,7 @@ def _already_taken_back(directus: DirectusClient, transaction_id: str, but: str)
 
 def _apply_adjustment(ctx: Context, row: Mapping[str, Any], adj: Adjustment) -> Outcome:
     directus = ctx.directus
-    if adj.action not in DEBIT_ACTIONS:
+    if adj.action not in (*DEBIT_ACTIONS, REVERSE_ACTION):
         return Outcome("ignored", f"An adjustment with action {adj.action} takes nothing back.")
     if adj.status != "approved":
         return Outcome(
@@ -420,10 +421,21 @@ def _apply_adjustment(ctx: Context, row: Mapping[str, Any], adj: Adjustment) -> 
         share = (credit.delta * adj.total + grand_total // 2) // grand_total  # rounded half up
     else:
         share = credit.delta  # a full refund, or a purchase whose total we cannot read
-    left = credit.delta - _already_taken_back(directus, adj.transaction_id, adj.id)
-    debit = max(0, min(share, left))
+    taken = _already_taken_back(directus, adj.transaction_id, adj.id)
+    if adj.action == REVERSE_ACTION:
+        # The bank decided for us: give back (up to) what the chargeback took.
+        if taken <= 0:
+            return Outcome(
+                "held",
+                f"This chargeback reversal is for transaction {adj.transaction_id}, whose chargeback "
+                f"has not been applied yet; it is applied as soon as that chargeback is.",
+                credit.owner,
+            )
+        ledger.record(directus, credit.owner, min(share, taken), "adjustment", reference)
+        return Outcome("processed", None, credit.owner)
+    debit = max(0, min(share, credit.delta - taken))
     ledger.record(directus, credit.owner, -debit, "adjustment", reference)
-    return Outcome("processed", None, credit.owner)
+    return Outcome("processed", None, credit.owner, release_transaction=adj.transaction_id)
 
 
 def _truncate_ms(value: datetime) -> datetime:

@@ -478,3 +478,23 @@ def test_a_renewal_that_comes_before_its_subscription_is_held_then_credited(
     run_jobs()
     assert row(stack, renewal["event_id"])["status"] == "processed"
     assert ledger.balance(stack.service, dj.id) == 30
+
+
+def test_a_reversed_chargeback_gives_back_what_the_chargeback_took(
+    stack, client, paddle, catalogue, make_dj, run_jobs
+) -> None:
+    dj = make_dj(tokens=0)
+    purchase = transaction_completed(dj.id, [(catalogue.small, 1, 900)])
+    txn = purchase["data"]["id"]
+    reverse = adjustment(txn, 900, action="chargeback_reverse")
+    deliver(client, paddle, purchase)
+    deliver(client, paddle, reverse)  # before its chargeback: held
+    run_jobs()
+    assert row(stack, reverse["event_id"])["status"] == "held"
+    assert ledger.balance(stack.service, dj.id) == 10
+    deliver(client, paddle, adjustment(txn, 900, action="chargeback"))
+    run_jobs()
+    assert row(stack, reverse["event_id"])["status"] == "processed"
+    assert ledger.balance(stack.service, dj.id) == 10  # taken, then given back
+    taken_back = [e.delta for e in ledger.history(stack.service, dj.id) if e.reason == "adjustment"]
+    assert sorted(taken_back) == [-10, 10]
