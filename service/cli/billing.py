@@ -35,6 +35,12 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _refuse_production(env_name: str) -> None:
+    if env_name == "production":
+        # These events credit tokens nobody paid for: only for stacks on this machine.
+        raise click.ClickException("aidj paddle posts test events: never to production")
+
+
 def _post(env_name: str, event: dict[str, Any]) -> None:
     settings = load_settings(env_name)
     if not settings.paddle_webhook_secret:
@@ -86,6 +92,7 @@ def paddle_group() -> None:
               help="Unit price in minor units (what a refund's share is measured against).")  # fmt: skip
 def purchase_command(env_name: str, email: str, price_id: str, quantity: int, amount: int) -> None:
     """A transaction.completed for QUANTITY of PRICE, paid by the DJ with EMAIL."""
+    _refuse_production(env_name)
     total = str(quantity * amount)
     event = {
         "event_id": _id("evt"), "event_type": "transaction.completed", "occurred_at": _now(),
@@ -112,6 +119,7 @@ def purchase_command(env_name: str, email: str, price_id: str, quantity: int, am
 @click.option("--chargeback", is_flag=True, help="A chargeback instead of a refund.")
 def refund_command(env_name: str, transaction_id: str, amount: int, chargeback: bool) -> None:
     """An approved adjustment.updated (refund or chargeback) of AMOUNT against TRANSACTION_ID."""
+    _refuse_production(env_name)
     event = {
         "event_id": _id("evt"), "event_type": "adjustment.updated", "occurred_at": _now(),
         "notification_id": _id("ntf"),
