@@ -17,11 +17,19 @@ Which track field goes to which attribute comes from the field table in :mod:`se
   crate goes in ``_Serato_/Subcrates/<name>.crate`` there.
 
 Every writer returns text, which callers write as UTF-8, except the Serato crate (bytes).
+
+A playlist of bare or relative names (``x.wav``, ``../Music/x.wav``: phones, web tools, our own
+upload form) says nothing about where the files are on the DJ's computer. With the DJ's music folder
+for the computer the export is for (``music_folder``), :func:`locate` places such a name under it:
+leading ``./`` and ``../`` are dropped, and so is a first folder named like the music folder itself
+(``../Music/House/x.wav`` under ``/Users/dj/Music`` is ``/Users/dj/Music/House/x.wav``). Without
+one the name is written as it came and :func:`needs_relocating` says so, for the set page to list.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import ntpath
@@ -38,7 +46,13 @@ from service.dj.tracks import FIELDS, Track
 
 __all__ = [
     "EXPORT_FORMATS",
+    "MUSIC_FOLDER_SYSTEMS",
+    "check_music_folder",
     "export_set",
+    "folder_system",
+    "is_absolute_location",
+    "locate",
+    "needs_relocating",
     "nml_location",
     "rekordbox_location",
     "serato_path",
@@ -64,6 +78,81 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 def _is_windows(path: str) -> bool:
     return bool(_WINDOWS_PATH.match(path))
+
+
+#: The computers a DJ can name a music folder for, by the path shape each uses.
+MUSIC_FOLDER_SYSTEMS = ("macos", "windows")
+_SEGMENTS = re.compile(r"[\\/]+")
+
+
+def is_absolute_location(path: str | None) -> bool:
+    """True for a path or URL that says where a file is (``/…``, ``C:\\…``, ``\\\\server``, ``file://…``)."""
+    return bool(path) and bool(_URL.match(path) or _is_windows(path) or path.startswith("/"))
+
+
+def needs_relocating(path: str | None) -> bool:
+    """True when DJ software cannot find the file from this location alone (bare or relative)."""
+    return not is_absolute_location(path)
+
+
+def folder_system(folder: str) -> str | None:
+    """``windows`` or ``macos`` for an absolute folder by its shape; None for anything else."""
+    if _is_windows(folder):
+        return "windows"
+    if folder.startswith("/") and not folder.startswith("//"):
+        return "macos"
+    return None
+
+
+MUSIC_FOLDER_MAX = 500
+
+
+def check_music_folder(text: str, system: str | None = None) -> str | None:
+    """A DJ's music folder as typed, checked: absolute, of ``system``'s shape; None when empty.
+
+    Raises ValueError with a sentence a DJ can act on.
+    """
+    folder = text.strip()
+    if not folder:
+        return None
+    if len(folder) > MUSIC_FOLDER_MAX or any(ord(c) < 32 for c in folder):
+        raise ValueError(f"A music folder is one line of at most {MUSIC_FOLDER_MAX} characters.")
+    shape = folder_system(folder)
+    if shape is None:
+        raise ValueError(
+            f"{folder} is not a full path: write it from the top, like /Users/you/Music on a Mac "
+            r"or C:\Users\you\Music on Windows."
+        )
+    if system is not None and shape != system:
+        example = "/Users/you/Music" if system == "macos" else r"C:\Users\you\Music"
+        raise ValueError(f"{folder} is not a {_SYSTEM_NAMES[system]} path (like {example}).")
+    return folder
+
+
+_SYSTEM_NAMES = {"macos": "macOS", "windows": "Windows"}
+
+
+def locate(path: str | None, music_folder: str | None) -> str | None:
+    """An absolute location for a track: its own if it has one, else its name under ``music_folder``."""
+    if not path or is_absolute_location(path) or not music_folder:
+        return path
+    parts = [p for p in _SEGMENTS.split(path) if p and p != "."]
+    while parts and parts[0] == "..":
+        parts.pop(0)
+    parts = [p for p in parts if p != ".."] or [path]
+    windows = _is_windows(music_folder)
+    sep = "\\" if windows else "/"
+    folder = (music_folder.replace("/", sep) if windows else music_folder).rstrip("\\/")
+    last = _SEGMENTS.split(folder)[-1]
+    if len(parts) > 1 and last and parts[0].casefold() == last.casefold():
+        parts = parts[1:]
+    return folder + sep + sep.join(parts)
+
+
+def _placed(tracks: Sequence[Track], music_folder: str | None) -> list[Track]:
+    if not music_folder:
+        return list(tracks)
+    return [dataclasses.replace(t, path=locate(t.path, music_folder)) for t in tracks]
 
 
 def _field_value(track: Track, name: str) -> Any:
@@ -239,8 +328,9 @@ def _utf16(text: str) -> bytes:
     return text.encode("utf-16-be")
 
 
-def to_serato_crate(tracks: Sequence[Track]) -> bytes:
+def to_serato_crate(tracks: Sequence[Track], *, music_folder: str | None = None) -> bytes:
     """A Serato ``.crate``: version, sort and column records, then each track's path in play order."""
+    tracks = _placed(tracks, music_folder)
     out = [_serato_record("vrsn", _utf16("1.0/Serato ScratchLive Crate"))]
     out.append(
         _serato_record(
@@ -364,8 +454,14 @@ def export_set(
     name: str = "AIDJSets set",
     relative_to: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    music_folder: str | None = None,
 ) -> str:
-    """The set as text in ``fmt`` (one of :data:`EXPORT_FORMATS` except the binary ``serato``)."""
+    """The set as text in ``fmt`` (one of :data:`EXPORT_FORMATS` except the binary ``serato``).
+
+    ``music_folder``: where the DJ's music lives on the computer the export is for; bare and
+    relative names are placed under it (:func:`locate`) in every format.
+    """
+    tracks = _placed(tracks, music_folder)
     if fmt == "m3u8":
         return to_m3u8(tracks, relative_to=relative_to)
     if fmt == "rekordbox":

@@ -301,3 +301,95 @@ def test_numbers_in_a_csv_export_stay_numbers() -> None:
     rows = list(csv.reader(io.StringIO(to_csv(played, score_order(played)))))
 
     assert rows[2][rows[0].index("mix_in_tempo_change_pct")] == "-1.56"
+
+
+# -- bare and relative names placed under the DJ's music folder (issue 20, item 2) ----------------------
+RELATIVE = ["../Music/House/Glue.wav", "Bare Name.wav", "./sub/x.mp3"]
+
+
+def _relative_tracks() -> list:
+    return [track(f"r{i}", path=path, bpm=120.0 + i) for i, path in enumerate(RELATIVE)]
+
+
+@pytest.mark.parametrize(
+    ("path", "folder", "expected"),
+    [
+        ("../Music/x.wav", "/Users/dj/Music", "/Users/dj/Music/x.wav"),
+        ("../Music/House/x.wav", "/Users/dj/Music/", "/Users/dj/Music/House/x.wav"),
+        ("../../crates/x.wav", "/Users/dj/Music", "/Users/dj/Music/crates/x.wav"),
+        ("x.wav", r"C:\Users\dj\Music", r"C:\Users\dj\Music\x.wav"),
+        (r"..\Music\x.wav", "C:/Users/dj/Music", r"C:\Users\dj\Music\x.wav"),
+        ("x.wav", "/", "/x.wav"),
+        ("/Users/other/x.wav", "/Users/dj/Music", "/Users/other/x.wav"),
+        (r"E:\Sets\x.wav", "/Users/dj/Music", r"E:\Sets\x.wav"),
+        ("x.wav", None, "x.wav"),
+    ],
+)
+def test_a_bare_or_relative_name_is_placed_under_the_music_folder(path, folder, expected) -> None:
+    from service.dj.exports import locate
+
+    assert locate(path, folder) == expected
+
+
+@pytest.mark.parametrize("fmt", ["rekordbox", "nml", "m3u8", "csv", "json"])
+def test_every_text_export_places_relative_names_under_the_music_folder(fmt) -> None:
+    text = export_set(fmt, _relative_tracks(), music_folder="/Users/dj/Music")
+    assert "/Users/dj/Music/House/Glue.wav" in unquote(text).replace("/:", "/")
+    assert "Users/dj/Music/Bare Name.wav" in unquote(text).replace("/:", "/")
+    assert "../" not in text
+
+
+def test_rekordbox_locations_are_absolute_file_urls_under_the_music_folder() -> None:
+    root = ET.fromstring(
+        export_set("rekordbox", _relative_tracks(), music_folder="/Users/dj/Music")
+    )
+    locations = [t.get("Location") for t in root.iter("TRACK") if t.get("Location")]
+    assert locations == [
+        "file://localhost/Users/dj/Music/House/Glue.wav",
+        "file://localhost/Users/dj/Music/Bare%20Name.wav",
+        "file://localhost/Users/dj/Music/sub/x.mp3",
+    ]
+
+
+def test_nml_of_relative_names_on_windows_names_the_drive_not_the_startup_disk() -> None:
+    root = ET.fromstring(export_set("nml", _relative_tracks(), music_folder=r"D:\DJ\Music"))
+    first = root.find("COLLECTION/ENTRY/LOCATION")
+    assert (first.get("VOLUME"), first.get("DIR"), first.get("FILE")) == (
+        "D:", "/:DJ/:Music/:House/:", "Glue.wav",
+    )  # fmt: skip
+
+
+def test_serato_crate_places_relative_names_under_the_music_folder() -> None:
+    crate = to_serato_crate(_relative_tracks(), music_folder="/Volumes/USB/Music")
+    assert "Music/House/Glue.wav".encode("utf-16-be") in crate
+    assert "..".encode("utf-16-be") not in crate
+
+
+def test_without_a_music_folder_relative_names_are_flagged_for_relocating() -> None:
+    from service.dj.exports import needs_relocating
+
+    assert [needs_relocating(t.path) for t in _relative_tracks()] == [True, True, True]
+    assert not any(needs_relocating(p) for p in PATHS)
+    assert needs_relocating(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "system", "ok"),
+    [
+        ("/Users/dj/Music", "macos", True),
+        (r"C:\Users\dj\Music", "windows", True),
+        ("  ", "macos", True),
+        ("Music", None, False),
+        ("~/Music", "macos", False),
+        (r"C:\Music", "macos", False),
+        ("/Users/dj\nMusic", "macos", False),
+    ],
+)
+def test_a_music_folder_must_be_a_full_path_of_its_computer(text, system, ok) -> None:
+    from service.dj.exports import check_music_folder
+
+    if ok:
+        assert check_music_folder(text, system) == (text.strip() or None)
+    else:
+        with pytest.raises(ValueError, match=r"path|line"):
+            check_music_folder(text, system)

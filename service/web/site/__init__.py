@@ -42,7 +42,8 @@ bp = Blueprint("site", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-USER_FIELDS = ("id", "email", "display_name", "first_name", "status")
+USER_FIELDS = ("id", "email", "display_name", "first_name", "status", "music_folder_macos",
+               "music_folder_windows")  # fmt: skip
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -181,7 +182,7 @@ def render_unavailable(error: DirectusError) -> Any:
 
 def init_site(app: Flask) -> None:
     """Register the site blueprint with its security, error pages and template helpers."""
-    from service.web.site import accounts, billing, filters, legal, library, sets  # noqa: F401
+    from service.web.site import accounts, billing, filters, legal, library, profile, sets  # noqa: F401
 
     security.init_security(app)
     filters.register(app)

@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from werkzeug.datastructures import FileStorage
 
 from service import ledger, usage
+from service.dj.exports import check_music_folder
 from service.dj.playlists.detection import READ_TEXT
 from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
@@ -114,6 +115,10 @@ def upload() -> Any:
     ]
     audio = [f for f in audio if PurePath(f.filename).suffix.lower() in AUDIO_EXTENSIONS]
     name = request.form.get("name", "").strip()[:120] or PurePath(source.filename).stem[:120]
+    try:
+        music_folder = check_music_folder(request.form.get("music_folder", ""))
+    except ValueError as exc:
+        return _upload_error(str(exc))
 
     client = directus()
     owner = current_user_id()
@@ -135,6 +140,7 @@ def upload() -> Any:
             "source_format": source_format,
             "source_file": stored["id"],
             "upload_folder": folder["id"],
+            "music_folder": music_folder,
             "status": "queued",
         },
     )

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from service import ledger, usage
 from service.ai.prompts import BRIEF_MAX_CHARS
 from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
-from service.dj.exports import export_set
+from service.dj.exports import export_set, needs_relocating
 from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 from service.dj.tracks import Track
@@ -26,12 +26,14 @@ from service.jobs.queue import enqueue
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
 from service.web.site.library import require_owned_playlist
+from service.web.site.profile import SYSTEM_LABELS, export_folder, music_folders
 
 log = logging.getLogger(__name__)
 
 SET_FIELDS = ("id", "title", "description", "status", "progress", "error", "brief", "parameters",
               "scorecard", "notes", "ai_provider", "ai_fallback_reason", "tokens_charged",
-              "playlist.id", "playlist.name", "date_created", "finished_at")  # fmt: skip
+              "playlist.id", "playlist.name", "playlist.music_folder", "date_created",
+              "finished_at")  # fmt: skip
 DOWNLOADS = {
     "rekordbox": ("Rekordbox XML", "xml", "application/xml"),
     "nml": ("Traktor NML", "nml", "application/xml"),
@@ -273,7 +275,29 @@ def set_view(set_id: str) -> Any:
         arc=arc,
         chart=chart,
         downloads=DOWNLOADS,
+        placement=_placement(item, rows),
     )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the downloads put the set's files: per computer, and which tracks DJ software must find."""
+
+    folders: dict[str, str]  # system → music folder the downloads for it use
+    labels: dict[str, str]
+    unplaced: list[str]  # tracks named without a folder, when no music folder is known
+
+
+def _placement(item: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> Placement:
+    playlist_folder = (item.get("playlist") or {}).get("music_folder")
+    folders = dict(music_folders(g.user))
+    if playlist_folder:
+        folder, system = export_folder(g.user, playlist_folder, None)
+        if folder and system:
+            folders[system] = folder
+    bare = [_label(row["track"] or {}) for row in rows
+            if needs_relocating((row["track"] or {}).get("path"))]  # fmt: skip
+    return Placement(folders, SYSTEM_LABELS, [] if folders else bare)
 
 
 def _label(track: Mapping[str, Any]) -> str:
@@ -308,6 +332,9 @@ def download(set_id: str, fmt: str) -> Any:
     tracks: list[Track] = [track_from_item(row["track"]) for row in _set_rows(set_id)]
     arc = _arc(item)
     name = item.get("title") or "AIDJSets set"
+    folder, _ = export_folder(
+        g.user, (item.get("playlist") or {}).get("music_folder"), request.args.get("os")
+    )
     text = export_set(
         fmt,
         tracks,
@@ -315,6 +342,7 @@ def download(set_id: str, fmt: str) -> Any:
         notes=item.get("notes") or {},
         name=name,
         extra={"title": item.get("title"), "description": item.get("description")},
+        music_folder=folder,
     )
     _, extension, mime = DOWNLOADS[fmt]
     usage.record(directus(), current_app.config["SECRET_KEY"], current_user_id(),
