@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.dj.imports import UploadedFile, failure_message, plan_import
 from service.dj.matching import FileRef, identity_text, match_entries
 from service.dj.playlists import Playlist, PoolEntry, PoolError, Problem, parse_playlist
+from service.dj.playlists.text import LINE_SPLIT, decode
 from service.dj.pools import merge_entry_and_tags  # the pool loader's precedence rules
 from service.dj.tags import AUDIO_EXTENSIONS, TrackTags, read_tags
 from service.integrations.directus import DirectusClient
@@ -44,6 +46,7 @@ class AudioFile:
     name: str
     sha256: str | None = None
     tags: TrackTags | None = None
+    unplayable: str | None = None  # why this is not playable audio
 
 
 @dataclass
@@ -113,7 +116,7 @@ def _folder_files(directus: DirectusClient, folder: str, skip: str | None) -> li
 def _read_audio(
     directus: DirectusClient, files: list[dict[str, Any]], workdir: Path, progress: state.ItemState
 ) -> tuple[list[AudioFile], list[Problem]]:
-    """Download each audio file, hash it and read its tags; unreadable files become problems."""
+    """Download each audio file, hash it and read its tags; say why a file is not playable audio."""
     audio: list[AudioFile] = []
     problems: list[Problem] = []
     for n, meta in enumerate(files):
@@ -128,16 +131,28 @@ def _read_audio(
             for chunk in iter(lambda: fh.read(1 << 16), b""):
                 digest.update(chunk)
         tags = read_tags(target)
-        if tags.error:
-            problems.append(Problem(None, tags.error, name))
-        else:
+        unplayable = tags.error
+        if unplayable is None and tags.duration_s is not None and tags.duration_s <= 0:
+            unplayable = "it holds no sound (0 seconds long)"
+        if unplayable is None:
             problems += [Problem(None, warning, name) for warning in tags.warnings]
         audio.append(
-            AudioFile(meta["id"], name, digest.hexdigest(), tags if not tags.error else None)
+            AudioFile(
+                meta["id"], name, digest.hexdigest(), None if unplayable else tags, unplayable
+            )
         )
         target.unlink()
         progress.progress(10 + 70 * (n + 1) / max(1, len(files)))
     return audio, problems
+
+
+def _text_lines(data: bytes) -> list[str]:
+    """The playlist's text by line, to quote the line a problem is about."""
+    try:
+        text, _ = decode(data, errors="replace")
+    except PoolError:
+        return []
+    return LINE_SPLIT.split(text)
 
 
 def _row_values(entry: PoolEntry, fmt: str, audio: AudioFile | None) -> dict[str, Any]:
@@ -243,7 +258,6 @@ def ingest(directus: DirectusClient, playlist: dict[str, Any], progress: state.I
         if playlist.get("upload_folder") else []  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="aidj-ingest-") as tmp:
         audio, file_problems = _read_audio(directus, files, Path(tmp), progress)
-    problems += file_problems
 
     by_id = {a.id: a for a in audio}
     refs = [
@@ -251,25 +265,28 @@ def ingest(directus: DirectusClient, playlist: dict[str, Any], progress: state.I
         for a in audio
     ]
     matched = match_entries(parsed.entries, refs)
-    file_of = {m.index: by_id[m.file_id] for m in matched.matches}
-    problems += matched.problems(parsed.entries)
-    problems += [Problem(None, "uploaded file is not in the playlist", by_id[f].name)
-                 for f in matched.unmatched_files]  # fmt: skip
+    plan = plan_import(
+        parsed.entries,
+        problems,
+        [UploadedFile(a.id, a.name, a.unplayable) for a in audio],
+        {m.index: m.file_id for m in matched.matches},
+        _text_lines(data),
+    )
+    problems = plan.problems + file_problems
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    failure = failure_message(plan, source_name, len(parsed.entries))
+    if failure:
+        progress.progress(90, entry_count=len(parsed.entries), matched_count=0,
+                          problems=[p.to_json() for p in problems])  # fmt: skip
+        raise state.JobFailure(failure)
 
     rows: list[dict[str, Any] | None] = []
     for i, entry in enumerate(parsed.entries):
-        if entry.duplicate_of is not None:
-            problems.append(
-                Problem(entry.line, f"same track as line {entry.duplicate_of}; skipped")
-            )
+        if i not in plan.use:
             rows.append(None)
             continue
-        row = _row_values(entry, parsed.format, file_of.get(i))
-        if not (row.get("file") or row.get("title") or row.get("artist")):
-            problems.append(Problem(entry.line, "no file and no artist or title; skipped"))
-            rows.append(None)
-            continue
-        rows.append(row)
+        file_id = plan.use[i]
+        rows.append(_row_values(entry, parsed.format, by_id[file_id] if file_id else None))
 
     lock = redis_connection().lock(
         f"aidj:tracks-lock:{owner}", timeout=TRACK_LOCK_TIMEOUT_S, blocking_timeout=60
@@ -297,13 +314,12 @@ def ingest(directus: DirectusClient, playlist: dict[str, Any], progress: state.I
     ]
     for chunk in _chunks(links, BATCH * 2):
         directus.create_items("playlist_tracks", chunk)
-    problems.sort(key=lambda p: (p.line is None, p.line or 0))
     progress.done(
         entry_count=len(parsed.entries),
-        matched_count=len(file_of),
+        matched_count=plan.matched,
         problems=[p.to_json() for p in problems],
     )
     log.info(
         "playlist %s: %d entries, %d matched files, %d tracks linked, %d problems",
-        playlist["id"], len(parsed.entries), len(file_of), len(links), len(problems),
+        playlist["id"], len(parsed.entries), plan.matched, len(links), len(problems),
     )  # fmt: skip

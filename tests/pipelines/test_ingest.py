@@ -68,11 +68,10 @@ def test_a_playlist_with_files_is_ingested_in_order_and_problems_are_reported(
     assert done["entry_count"] == 5
     assert done["started_at"] and done["finished_at"]
     rows = _playlist_tracks(stack.service, playlist["id"])
-    assert [r["track"]["title"] for r in rows] == ["Basalt", "Aurora", "Cinder", "Not Uploaded"], (
-        rows,
-        done["problems"],
-    )
-    assert [r["position"] for r in rows] == [1, 2, 3, 4]
+    # matched means playable audio: the damaged file and the missing one give no track
+    assert [r["track"]["title"] for r in rows] == ["Basalt", "Aurora"], (rows, done["problems"])
+    assert [r["position"] for r in rows] == [1, 2]
+    assert done["matched_count"] == 2
     assert rows[0]["track"]["bpm"] == 126 and rows[0]["track"]["key"] == "8A"  # Am is 8A
     assert rows[1]["track"]["file"] == next(
         f["id"]
@@ -85,10 +84,38 @@ def test_a_playlist_with_files_is_ingested_in_order_and_problems_are_reported(
         )
     )
     reasons = {(p.get("line"), p.get("path")): p["reason"] for p in done["problems"]}
-    assert any(path == broken.name for _, path in reasons)  # the broken file, by name
-    assert reasons[(9, None)] == "no uploaded file matches this entry"  # line of the missing entry
-    assert "same track as line 3" in reasons[(11, None)]
-    assert stack.service.count("tracks", {"owner": {"_eq": owner}}) == 4
+    # each problem once, on the entry as written; the broken file named on the entry naming it
+    assert sorted(reasons) == [(7, broken.name), (9, None), (11, None)], done["problems"]
+    assert "not playable audio" in reasons[(7, broken.name)]
+    assert reasons[(9, None)] == "no uploaded audio file has this name"
+    assert "same file as line 3" in reasons[(11, None)]
+    entries = {p["line"]: p.get("entry") for p in done["problems"]}
+    assert entries[9] == "Music/Dee Eff - Not Uploaded.wav"
+    assert stack.service.count("tracks", {"owner": {"_eq": owner}}) == 2
+
+
+def test_a_text_file_renamed_m3u8_fails_with_the_reason_and_each_line_reported_once(
+    stack, service_processes, tmp_path
+) -> None:
+    owner = make_dj(stack.service)
+    notes = tmp_path / "notes.m3u8"
+    notes.write_text("Shopping list\nmilk\neggs and bread\n", encoding="utf-8")
+    audio = tagged_wav(tmp_path, "Ada Lux - Aurora.wav", artist="Ada Lux", title="Aurora")
+    empty = tmp_path / "Empty.wav"
+    empty.write_bytes(b"")
+    p = upload_playlist(stack.service, owner, notes, [audio, empty])
+
+    failed = wait_for_status(stack.service, "playlists", p["id"], ("done", "failed"), 30)
+
+    assert failed["status"] == "failed"
+    assert "notes.m3u8" in failed["error"] and "“Shopping list”" in failed["error"]
+    lines = [problem["line"] for problem in failed["problems"] if problem["line"]]
+    assert lines == [1, 2, 3]
+    assert {problem.get("path") for problem in failed["problems"] if not problem["line"]} == {
+        audio.name,
+        empty.name,
+    }
+    assert stack.service.count("playlist_tracks", {"playlist": {"_eq": p["id"]}}) == 0
 
 
 def test_uploading_the_same_music_again_merges_into_the_same_tracks(

@@ -39,6 +39,29 @@ def test_tempo_and_transition_facts_read_plainly() -> None:
 
 def test_problems_read_as_sentences() -> None:
     assert problem_text({"line": 4, "reason": "file not found", "path": "a.mp3"}) == (
-        "Line 4 (a.mp3): file not found."
+        "Line 4 (file a.mp3): file not found."
     )
     assert problem_text({"reason": None}) == "An entry: could not be used."
+
+
+def test_a_problem_quotes_the_entry_as_written_and_the_file_name() -> None:
+    assert (
+        problem_text(
+            {"line": 3, "entry": "../Music/x.wav", "reason": "no uploaded audio file has this name"}
+        )
+        == "Line 3 “../Music/x.wav”: no uploaded audio file has this name."
+    )
+    assert (
+        problem_text(
+            {
+                "line": 5,
+                "entry": "x.wav",
+                "path": "x.wav",
+                "reason": "the uploaded file is not playable",
+            }
+        )
+        == "Line 5 “x.wav”: the uploaded file is not playable."
+    )
+    assert problem_text({"line": None, "path": "cover.mp3", "reason": "not playable audio"}) == (
+        "cover.mp3: not playable audio."
+    )

@@ -115,9 +115,9 @@ def test_the_import_problems_read_as_plain_sentences(stack, dj_client) -> None:
         },
     )
     page = browser.get(f"/playlists/{library['playlist']}").text
-    assert "Line 7 (Lost.mp3): no uploaded file matches this entry." in page
+    assert "Line 7 (file Lost.mp3): no uploaded file matches this entry." in page
     assert "An entry: the file is not audio we can read." in page
-    assert "4 of 6 entries matched" in page
+    assert "4 of 6 entries became tracks from the playlist's own values" in page
     assert "8A · Am" in page and "122" in page
 
 
@@ -129,6 +129,25 @@ def test_a_failed_import_says_why(stack, dj_client) -> None:
     )
     page = browser.get(f"/playlists/{playlist['id']}").text
     assert "The playlist is empty." in page
+
+
+def test_a_playlist_with_no_usable_track_quotes_its_entries_and_offers_no_set(
+    stack, dj_client
+) -> None:
+    dj, browser = dj_client
+    playlist = stack.service.create_item(
+        "playlists",
+        {"owner": dj.id, "name": "Notes", "status": "failed", "entry_count": 2,
+         "error": "None of the 2 entries of notes.m3u8 could be used.",
+         "problems": [
+             {"line": 1, "entry": "Shopping list", "reason": "this is not a track"},
+             {"line": 2, "entry": "milk", "reason": "this is not a track"},
+         ]},
+    )  # fmt: skip
+    page = browser.get(f"/playlists/{playlist['id']}").text
+    assert "None of the 2 entries of notes.m3u8 could be used." in page
+    assert "Line 1 “Shopping list”: this is not a track." in page
+    assert "Build a set" not in page
 
 
 def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(stack, make_dj) -> None:

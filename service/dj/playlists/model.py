@@ -31,12 +31,15 @@ class Problem:
     line: int | None
     reason: str
     path: str | None = None  # the file concerned, when the problem is about a file
+    entry: str | None = None  # the playlist's line or entry as written, when known
 
     def to_json(self) -> dict[str, Any]:
-        """``{line, reason}``, plus ``path`` when the problem is about a file."""
+        """``{line, reason}``, plus ``path`` (a file) and ``entry`` (the text as written) when known."""
         out: dict[str, Any] = {"line": self.line, "reason": self.reason}
         if self.path is not None:
             out["path"] = self.path
+        if self.entry is not None:
+            out["entry"] = self.entry
         return out
 
 

@@ -88,10 +88,17 @@ def explain(transition: Mapping[str, Any] | None) -> str:
 
 def problem_text(problem: Mapping[str, Any]) -> str:
     """One entry of an import's problem report as a sentence."""
-    where = f"Line {problem['line']}" if problem.get("line") else "An entry"
-    path = problem.get("path")
     reason = str(problem.get("reason") or "could not be used").rstrip(".")
-    return f"{where}{f' ({path})' if path else ''}: {reason}."
+    line, entry, path = problem.get("line"), problem.get("entry"), problem.get("path")
+    if line:
+        where = f"Line {line}" + (f" “{entry}”" if entry else "")
+        if path and path != entry:
+            where += f" (file {path})"
+    elif entry:
+        where = f"“{entry}”"
+    else:
+        where = str(path) if path else "An entry"
+    return f"{where}: {reason}."
 
 
 def register(app: Flask) -> None:

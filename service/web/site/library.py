@@ -162,18 +162,26 @@ def upload() -> Any:
 @login_required
 def playlist(playlist_id: str) -> Any:
     """A playlist's import status, its problem report in plain words, and its tracks."""
-    item = owned_or_404("playlists", playlist_id, (*PLAYLIST_FIELDS, "problems", "source_format"))
+    item = owned_or_404("playlists", playlist_id, (*PLAYLIST_FIELDS, "problems", "source_format",
+                                                   "source_file.filename_download"))  # fmt: skip
     entries = []
     if item["status"] == "done":
         entries = directus().list_items(
             "playlist_tracks",
-            filter={"playlist": {"_eq": playlist_id}},
+            filter={"playlist": {"_eq": playlist_id}, "track": {"_nnull": True}},
             fields=["position", "raw_entry", "track.id", "track.title", "track.artist",
-                    "track.bpm", "track.key", "track.energy", "track.duration_s"],
+                    "track.bpm", "track.key", "track.energy", "track.duration_s", "track.file"],
             sort=["position"],
             limit=-1,
         )  # fmt: skip
-    return render_template("library/playlist.html", playlist=item, entries=entries)
+    source = item.get("source_file")
+    return render_template(
+        "library/playlist.html",
+        playlist=item,
+        entries=entries,
+        source_name=source.get("filename_download") if isinstance(source, dict) else None,
+        with_audio=sum(1 for e in entries if (e.get("track") or {}).get("file")),
+    )
 
 
 @bp.get("/playlists/<playlist_id>/status")
