@@ -278,3 +278,10 @@ def test_a_download_is_counted_without_naming_the_dj(stack, site_app, dj_client,
         ("export_downloaded", "nml", len(library["tracks"]))
     ]
     assert dj.id not in str(events) and dj.email not in str(events)
+
+
+def test_the_new_set_page_says_how_long_a_set_the_playlist_can_give(dj_client, library) -> None:
+    _, browser = dj_client
+    page = browser.get(f"/sets/new?playlist={library['playlist']}").text
+    # four 6-minute tracks, each of the last three coming in over 45 s of the one before
+    assert "(4 tracks, 21 minutes mixed end to end:" in page

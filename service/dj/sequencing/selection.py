@@ -123,6 +123,23 @@ class SelectionProblem:
         return _LENGTH_PENALTY * self.violation(self.length(order)) + self.mean_cost(order)
 
 
+def too_short_message(p: SelectionProblem) -> str:
+    """What a DJ reads when the pool cannot fill the length asked: how long a set it can give."""
+    allowed = np.flatnonzero(p.allowed)
+    most = p.length(allowed)
+    # the longest whole-minute target whose window this pool still reaches
+    ask = int(most / (1 - p.tolerance) // 60) if p.tolerance < 1 else int(most // 60)
+    which = (
+        "this playlist" if len(allowed) == p.pool.n else "this playlist's tracks in the range asked"
+    )
+    unit = "minute" if ask == 1 else "minutes"
+    advice = f"ask for {ask} {unit} or less, or add tracks" if ask >= 1 else "add tracks"
+    return (
+        f"{which} can give a set of at most {most / 60:.0f} min (all {len(allowed)} tracks, "
+        f"mixed), shorter than the {p.target_s / 60:.0f} min asked: {advice}"
+    )
+
+
 def select_and_order(
     problem: SelectionProblem,
     *,
@@ -139,10 +156,7 @@ def select_and_order(
             f"longer than the {p.window[1] / 60:.1f} min allowed"
         )
     if p.length(np.flatnonzero(p.allowed)) < p.window[0]:
-        raise SelectionError(
-            f"the pool plays at most {p.length(np.flatnonzero(p.allowed)) / 60:.1f} min, "
-            f"shorter than the {p.window[0] / 60:.1f} min asked"
-        )
+        raise SelectionError(too_short_message(p))
     rng = np.random.default_rng(seed)
     hard_stop = deadline if deadline is not None else time.monotonic() + 10 * time_budget_s + 1
     pool_size = int(np.count_nonzero(p.allowed))

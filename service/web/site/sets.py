@@ -21,6 +21,7 @@ from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
 from service.dj.exports import export_set, needs_relocating
 from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
+from service.dj.timeline import durations, set_length_s
 from service.dj.tracks import Track
 from service.jobs.queue import enqueue
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
@@ -48,7 +49,15 @@ def _playlist_tracks(playlist_id: str) -> list[dict[str, Any]]:
     rows = directus().list_items(
         "playlist_tracks",
         filter={"playlist": {"_eq": playlist_id}, "track": {"_nnull": True}},
-        fields=["position", "track.id", "track.title", "track.artist", "track.bpm", "track.key"],
+        fields=[
+            "position",
+            "track.id",
+            "track.title",
+            "track.artist",
+            "track.bpm",
+            "track.key",
+            "track.duration_s",
+        ],
         sort=["position"],
         limit=-1,
     )
@@ -58,6 +67,15 @@ def _playlist_tracks(playlist_id: str) -> list[dict[str, Any]]:
         if track.get("id"):
             seen.setdefault(str(track["id"]), track)
     return list(seen.values())
+
+
+def _longest_set_min(tracks: Sequence[Mapping[str, Any]]) -> int:
+    """Minutes a set of every track plays, mixed on the engine's clock (the longest length to ask)."""
+    if not tracks:
+        return 0
+    seconds = durations([Track(id=str(t["id"]), path=None, duration_s=t.get("duration_s"))
+                         for t in tracks])  # fmt: skip
+    return int(set_length_s(seconds) // 60)
 
 
 def _new_set_page(playlist: Mapping[str, Any] | None, values: Mapping[str, str], error: str | None,
@@ -71,11 +89,13 @@ def _new_set_page(playlist: Mapping[str, Any] | None, values: Mapping[str, str],
         sort=["-date_created"],
         limit=100,
     )
+    tracks = _playlist_tracks(str(playlist["id"])) if playlist else []
     return render_template(
         "sets/new.html",
         playlists=playlists,
         playlist=playlist,
-        tracks=_playlist_tracks(str(playlist["id"])) if playlist else [],
+        tracks=tracks,
+        longest_min=_longest_set_min(tracks),
         arcs=ARC_NAMES,
         minutes_range=SET_MINUTES_RANGE,
         bpm_range=SET_BPM_RANGE,
