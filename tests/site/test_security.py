@@ -33,7 +33,7 @@ def item_routes(items: dict) -> list[tuple[str, str, dict]]:
         ("GET", f"/playlists/{playlist}", {}),
         ("GET", f"/playlists/{playlist}/status", {}),
         ("GET", f"/sets/new?playlist={playlist}", {}),
-        ("POST", "/sets", {"playlist": playlist, "arc": "build", "first": track}),
+        ("POST", "/sets", {"playlist": playlist, "arc": "build", "first": track, "step": "build"}),
         ("GET", f"/sets/{set_id}", {}),
         ("GET", f"/sets/{set_id}/status", {}),
     ]
@@ -41,7 +41,7 @@ def item_routes(items: dict) -> list[tuple[str, str, dict]]:
         ("GET", f"/sets/{set_id}/download/{fmt}", {})
         for fmt in ("rekordbox", "nml", "m3u8", "csv", "json")
     ]
-    return [*routes, ("POST", f"/sets/{set_id}/delete", {})]  # last: it removes the set
+    return [*routes, ("POST", f"/sets/{set_id}/delete", {"confirm": "delete"})]  # last: removes it
 
 
 def _send(client, method: str, path: str, form: dict):

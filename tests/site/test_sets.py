@@ -50,6 +50,7 @@ def test_creating_a_set_records_intent_and_enqueues_one_job(
         "/sets",
         data={
             "csrf_token": csrf(browser),
+            "step": "build",
             "playlist": library["playlist"],
             "duration_min": "60",
             "arc": "peak-time",
@@ -160,8 +161,9 @@ def test_a_set_the_generate_job_wrote_renders_its_own_badges_and_notes(
     _, browser = dj_client
     response = browser.post(
         "/sets",
-        data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build"},
-    )
+        data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build",
+              "step": "build"},
+    )  # fmt: skip
     set_id = response.headers["Location"].rsplit("/", 1)[1]
     run_jobs()  # the real job, in this process, against the same Directus and the site's Redis
 
@@ -258,7 +260,9 @@ def test_a_failed_set_says_why(stack, dj_client, library) -> None:
 def test_deleting_a_set_removes_it_and_its_order(stack, dj_client, library) -> None:
     dj, browser = dj_client
     set_id = make_done_set(stack.service, dj.id, library)
-    response = browser.post(f"/sets/{set_id}/delete", data={"csrf_token": csrf(browser)})
+    response = browser.post(
+        f"/sets/{set_id}/delete", data={"csrf_token": csrf(browser), "confirm": "delete"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/dashboard"
     assert stack.service.count("sets", {"id": {"_eq": set_id}}) == 0
     assert stack.service.count("set_tracks", {"set": {"_eq": set_id}}) == 0
@@ -285,3 +289,41 @@ def test_the_new_set_page_says_how_long_a_set_the_playlist_can_give(dj_client, l
     page = browser.get(f"/sets/new?playlist={library['playlist']}").text
     # four 6-minute tracks, each of the last three coming in over 45 s of the one before
     assert "(4 tracks, 21 minutes mixed end to end:" in page
+
+
+def test_deleting_a_set_asks_first_and_deletes_nothing_until_confirmed(
+    stack, dj_client, library
+) -> None:
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, library)
+    page = browser.post(f"/sets/{set_id}/delete", data={"csrf_token": csrf(browser)})
+    assert page.status_code == 200
+    assert "Delete this set?" in page.text and 'name="confirm" value="delete"' in page.text
+    assert "<script" not in page.text  # confirmed by a page, not by inline script
+    assert stack.service.count("sets", {"id": {"_eq": set_id}}) == 1
+
+
+def test_enter_in_the_new_set_form_reviews_and_spends_nothing(stack, dj_client, library) -> None:
+    dj, browser = dj_client
+    form = browser.get(f"/sets/new?playlist={library['playlist']}").text
+    # Enter presses a form's first submit button: it must be the review, not the paid build
+    first_button = form[form.index("<button", form.index('action="/sets"')) :]
+    assert first_button.startswith('<button type="submit" name="step" value="review"')
+    review = browser.post(
+        "/sets",
+        data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build",
+              "duration_min": "20", "step": "review"},
+    )  # fmt: skip
+    assert review.status_code == 200
+    assert (
+        "Build this set?" in review.text and "It costs 1 token; your balance is 3." in review.text
+    )
+    assert 'name="duration_min" value="20"' in review.text
+    assert stack.service.count("sets", {"owner": {"_eq": dj.id}}) == 0
+    built = browser.post(
+        "/sets",
+        data={"csrf_token": csrf(browser), "playlist": library["playlist"], "arc": "build",
+              "duration_min": "20", "step": "build"},
+    )  # fmt: skip
+    assert built.status_code == 303
+    assert stack.service.count("sets", {"owner": {"_eq": dj.id}}) == 1

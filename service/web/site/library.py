@@ -199,3 +199,62 @@ def require_owned_playlist(playlist_id: str | None) -> dict[str, Any]:
     if not playlist_id:
         abort(404)
     return owned_or_404("playlists", playlist_id, ("id", "name", "status"))
+
+
+@bp.post("/playlists/<playlist_id>/delete")
+@login_required
+def delete_playlist(playlist_id: str) -> Any:
+    """Delete a playlist (whatever its status) with its uploaded files, once the DJ confirmed it.
+
+    Tracks only this playlist brought are deleted too; a track another playlist or a set still
+    uses stays (without the deleted file), so existing sets keep their order.
+    """
+    item = owned_or_404("playlists", playlist_id, ("id", "name", "status", "source_file",
+                                                   "upload_folder"))  # fmt: skip
+    if request.form.get("confirm") != "delete":
+        return render_template(
+            "confirm.html",
+            heading="Delete this playlist?",
+            lines=[f"“{item['name']}”, its import report and every file uploaded with it will be "
+                   "gone for good. Sets built from it keep their order."],
+            action=url_for("site.delete_playlist", playlist_id=playlist_id),
+            hidden={},
+            confirm_name="confirm",
+            confirm_value="delete",
+            button="Delete the playlist and its files",
+            button_class="danger",
+            cancel=url_for("site.playlist", playlist_id=playlist_id),
+        )  # fmt: skip
+    client = directus()
+    owner = current_user_id()
+    linked = client.list_items("playlist_tracks", filter={"playlist": {"_eq": playlist_id}},
+                               fields=["track"], limit=-1)  # fmt: skip
+    track_ids = {str(r["track"]) for r in linked if r.get("track")}
+    files = [str(item["source_file"])] if item.get("source_file") else []
+    if item.get("upload_folder"):
+        files += [str(f["id"]) for f in client.iter_items(
+            "directus_files", filter={"folder": {"_eq": item["upload_folder"]}}, fields=["id"]
+        )]  # fmt: skip
+    client.delete_item("playlists", playlist_id)  # its playlist_tracks go with it
+    client.delete_items("directus_files", sorted(set(files)))
+    if item.get("upload_folder"):
+        client.delete_item("directus_folders", item["upload_folder"])
+    if track_ids:
+        still_used = {
+            str(r["track"])
+            for collection in ("playlist_tracks", "set_tracks")
+            for r in client.list_items(
+                collection, filter={"track": {"_in": sorted(track_ids)}}, fields=["track"], limit=-1
+            )
+            if r.get("track")
+        }
+        orphans = client.list_items(
+            "tracks",
+            filter={"id": {"_in": sorted(track_ids - still_used)}, "owner": {"_eq": owner}},
+            fields=["id"],
+            limit=-1,
+        ) if track_ids - still_used else []  # fmt: skip
+        client.delete_items("tracks", [t["id"] for t in orphans])
+    log.info("playlist %s deleted with %d files", playlist_id, len(files))
+    flash(f"Playlist “{item['name']}” and its files deleted.", "info")
+    return redirect(url_for("site.dashboard"), code=303)

@@ -172,6 +172,27 @@ def read_set_form(form: Mapping[str, str], track_ids: set[str]) -> SetForm:
     return SetForm(params, brief, None)
 
 
+def _review_page(playlist: Mapping[str, Any], values: Mapping[str, str], price: int,
+                 balance: int) -> Any:  # fmt: skip
+    """The confirmation before a set is paid for: what was asked and what it costs."""
+    asked = [f"From {playlist['name']}, {values.get('arc') or 'journey'} arc"
+             + (f", about {values['duration_min']} minutes" if values.get("duration_min") else ", every track")
+             + "."]  # fmt: skip
+    unit = "token" if price == 1 else "tokens"
+    return render_template(
+        "confirm.html",
+        heading="Build this set?",
+        lines=[*asked, f"It costs {price} {unit}; your balance is {balance}."],
+        action=url_for("site.create_set"),
+        hidden={k: v for k, v in values.items() if k not in ("step", "csrf_token")},
+        confirm_name="step",
+        confirm_value="build",
+        button=f"Build the set for {price} {unit}",
+        button_class="",
+        cancel=url_for("site.new_set", playlist=playlist["id"]),
+    )
+
+
 @bp.post("/sets")
 @login_required
 def create_set() -> Any:
@@ -189,6 +210,10 @@ def create_set() -> Any:
     if balance < price:
         message = str(ledger.InsufficientTokens(balance, price))
         return _new_set_page(playlist, values, message, 402)
+    if request.form.get("step") != "build":
+        # Enter in a field submits the form through its first button, "Review": nothing is spent
+        # until the DJ presses the button that names the price.
+        return _review_page(playlist, values, price, balance)
     item = client.create_item(
         "sets",
         {
@@ -377,8 +402,22 @@ def download(set_id: str, fmt: str) -> Any:
 @bp.post("/sets/<set_id>/delete")
 @login_required
 def delete_set(set_id: str) -> Any:
-    """Delete a set and its track order."""
-    owned_or_404("sets", set_id, ("id",))
+    """Delete a set and its track order, once the DJ confirmed it on the page this answers first."""
+    item = owned_or_404("sets", set_id, ("id", "title", "status"))
+    if request.form.get("confirm") != "delete":
+        return render_template(
+            "confirm.html",
+            heading="Delete this set?",
+            lines=[f"“{item.get('title') or 'Your set'}” and its order, notes and downloads will be "
+                   "gone for good. Tokens spent on it are not given back."],
+            action=url_for("site.delete_set", set_id=set_id),
+            hidden={},
+            confirm_name="confirm",
+            confirm_value="delete",
+            button="Delete the set",
+            button_class="danger",
+            cancel=url_for("site.set_view", set_id=set_id),
+        )  # fmt: skip
     directus().delete_item("sets", set_id)
     flash("Set deleted.", "info")
     return redirect(url_for("site.dashboard"), code=303)
