@@ -87,7 +87,7 @@ def test_energy_drops_cost_more_than_rises_and_small_steps_are_free() -> None:
 
 def test_same_artist_label_and_genre_changes_are_priced_as_configured() -> None:
     a = track("a", artist="Bicep", label="Ninja Tune", genre="House")
-    assert cost(a, track("b", artist="Bicep & Hammer")) == pytest.approx(0.5)
+    assert cost(a, track("b", artist="Bicep & Hammer")) == pytest.approx(4.0)
     assert cost(a, track("b", label="ninja tune"), same_label=0.2) == pytest.approx(0.2)
     assert cost(a, track("b", label="Ninja Tune")) == pytest.approx(0.0)
     assert cost(a, track("b", genre="Techno")) == pytest.approx(0.25)
@@ -116,3 +116,43 @@ def test_energies_off_the_usual_scale_are_priced_by_the_same_rule() -> None:
     odd = [track("a", energy=2), track("b", energy=8), track("c", energy=7.5)]  # not a whole level
     assert cost_matrix(odd)[0, 1] == pytest.approx(usual)
     assert cost_matrix(odd)[2, 0] == pytest.approx(0.15 * 4.5**2)
+
+
+# -- same artist back to back (issue 20, item 8) ----------------------------------------------------------
+def test_the_same_artist_is_not_played_back_to_back_when_a_good_alternative_exists() -> None:
+    from service.dj.scorecard import score_order
+    from service.dj.sequencing.plan import SetRequest, plan_set
+
+    # Two tracks of one artist are the best match for each other (same key and tempo); the others
+    # mix well but a little less so: the set puts something between the two.
+    pool = [
+        track("a1", artist="Bicep", key="8A", bpm=124.0, energy=5),
+        track("a2", artist="Bicep feat. Clara La San", key="8A", bpm=124.0, energy=5),
+        track("b", artist="Kölsch", key="9A", bpm=125.0, energy=5),
+        track("c", artist="Peggy Gou", key="7A", bpm=123.0, energy=5),
+        track("d", artist="Ben Böhmer", key="8B", bpm=124.5, energy=5),
+    ]
+    planned = plan_set(pool, SetRequest(time_budget_s=0.2))
+    assert score_order(list(planned.tracks)).same_artist_adjacencies == 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pools_with_alternatives_give_sets_without_an_artist_twice_in_a_row(seed: int) -> None:
+    from collections import Counter
+
+    from service.dj.scorecard import score_order
+    from service.dj.sequencing.plan import SetRequest, plan_set
+
+    pool = random_pool(12, seed=seed)
+    if max(Counter(t.artist for t in pool).values()) > 4:
+        pytest.skip("an artist with more than a third of the pool")
+    planned = plan_set(pool, SetRequest(time_budget_s=0.2))
+    assert score_order(list(planned.tracks)).same_artist_adjacencies == 0
+
+
+def test_a_pool_of_one_artist_still_gives_a_set() -> None:
+    from service.dj.sequencing.plan import SetRequest, plan_set
+
+    pool = [track(f"t{i}", artist="Solo", key=k) for i, k in enumerate(["8A", "9A", "10A", "11A"])]
+    planned = plan_set(pool, SetRequest(time_budget_s=0.2))
+    assert sorted(t.id for t in planned.tracks) == ["t0", "t1", "t2", "t3"]

@@ -327,3 +327,22 @@ def test_enter_in_the_new_set_form_reviews_and_spends_nothing(stack, dj_client, 
     )  # fmt: skip
     assert built.status_code == 303
     assert stack.service.count("sets", {"owner": {"_eq": dj.id}}) == 1
+
+
+def test_the_energy_chart_names_the_tracks_it_leaves_out_for_unknown_energy(
+    stack, dj_client, library
+) -> None:
+    dj, browser = dj_client
+    stack.service.update_item("tracks", library["tracks"][1], {"energy": None})
+    set_id = make_done_set(stack.service, dj.id, library)
+    html = browser.get(f"/sets/{set_id}").text
+    assert html.count('<circle class="point"') == 3
+    assert "Left out of the curve, their energy unknown (1 track): 2. Kasa Mori" in html
+
+
+def test_the_energy_chart_of_pure_helpers_lists_unknown_positions() -> None:
+    from service.web.site.sets import energy_chart
+
+    chart = energy_chart([3, None, 7, None], ["a", "b", "c", "d"], None)
+    assert [p["position"] for p in chart.points] == [1, 3]
+    assert chart.unknown == ["2. b", "4. d"]

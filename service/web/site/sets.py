@@ -263,6 +263,7 @@ class EnergyChart:
     played: str
     target: str
     levels: list[dict[str, Any]]
+    unknown: list[str]  # "position. label" of the tracks left out: their energy is unknown
 
 
 def energy_chart(energies: Sequence[int | None], labels: Sequence[str], arc: Arc | None,
@@ -296,7 +297,9 @@ def energy_chart(energies: Sequence[int | None], labels: Sequence[str], arc: Arc
     if arc is not None:
         target = " ".join(f"{x(i):.1f},{y(float(e)):.1f}" for i, e in enumerate(arc.targets(n)))
     levels = [{"energy": e, "y": round(y(e), 1)} for e in (0, 2, 4, 6, 8, 10)]
-    return EnergyChart(width, height, left, top, bottom, right, points, played, target, levels)
+    unknown = [f"{i + 1}. {labels[i]}" for i, e in enumerate(energies) if e is None]
+    return EnergyChart(width, height, left, top, bottom, right, points, played, target, levels,
+                       unknown)  # fmt: skip
 
 
 @bp.get("/sets/<set_id>")
