@@ -346,3 +346,19 @@ def test_the_energy_chart_of_pure_helpers_lists_unknown_positions() -> None:
     chart = energy_chart([3, None, 7, None], ["a", "b", "c", "d"], None)
     assert [p["position"] for p in chart.points] == [1, 3]
     assert chart.unknown == ["2. b", "4. d"]
+
+
+def test_a_refunded_set_shows_its_tokens_as_refunded(stack, dj_client, library) -> None:
+    from service import ledger
+
+    dj, browser = dj_client
+    item = stack.service.create_item(
+        "sets",
+        {"owner": dj.id, "playlist": library["playlist"], "status": "failed", "tokens_charged": 1,
+         "error": "The set could not be planned."},
+    )  # fmt: skip
+    ledger.charge(stack.service, dj.id, 1, ledger.set_reference(item["id"]))
+    assert "· 1 token</p>" in browser.get(f"/sets/{item['id']}").text.replace("\n", "")
+    ledger.refund(stack.service, ledger.set_reference(item["id"]))
+    page = browser.get(f"/sets/{item['id']}").text
+    assert '<span class="refunded">1 token refunded</span>' in page

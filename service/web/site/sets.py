@@ -324,7 +324,16 @@ def set_view(set_id: str) -> Any:
         chart=chart,
         downloads=DOWNLOADS,
         placement=_placement(item, rows),
+        refunded=_refunded(item),
     )
+
+
+def _refunded(item: Mapping[str, Any]) -> bool:
+    """Whether the set's charge was given back (a failed set): the ledger is the one record of it."""
+    if item.get("status") != "failed" or not item.get("tokens_charged"):
+        return False
+    reference = f"refund:{ledger.set_reference(str(item['id']))}"
+    return ledger.find(directus(), reference) is not None
 
 
 @dataclass(frozen=True)
