@@ -6,10 +6,12 @@ import re
 import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from service import ledger
+from service.dj.timeline import DEFAULT_OVERLAP_S as OVERLAP_S
 from service.stack.access import role_id
 from service.stack.demo import DEMO_TRACKS, write_demo_library
 from service.web.site.legal import current_document
@@ -38,6 +40,9 @@ def _active_dj(stack, tokens: int = 3) -> tuple[str, str, str]:
 
 
 def test_sign_up_verify_upload_build_and_download_a_set(stack, site_url, page, tmp_path) -> None:
+    """The first hour: sign up, read the caught mail, verify, log in, say where the music lives,
+    upload a playlist of climbing relative paths with full-length audio, build a 60-minute set and
+    download Rekordbox XML whose locations are absolute under that music folder."""
     email, password = f"flow-{secrets.token_hex(4)}@example.com", "a-long-password-1"
 
     page.goto(f"{site_url}/signup")
@@ -69,29 +74,41 @@ def test_sign_up_verify_upload_build_and_download_a_set(stack, site_url, page, t
     assert int(page.get_by_test_id("balance").inner_text()) >= 1
     screenshot(page, "03-dashboard")
 
-    audio, playlist_file = write_demo_library(tmp_path / "demo")
+    # Where this DJ's music lives on their Mac: downloads place the playlist's names under it.
+    page.get_by_role("link", name="Profile", exact=True).click()
+    page.get_by_label("Music folder on your Mac").fill("/Users/browser-dj/Music")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+
+    # A playlist exported beside the music folder names its files with climbing relative paths.
+    audio, playlist_file = write_demo_library(tmp_path / "Music", entry_prefix="../Music/")
+    assert "../Music/" in playlist_file.read_text()
     page.get_by_role("link", name="Upload", exact=True).click()
     page.get_by_label(re.compile("^Playlist file")).set_input_files(str(playlist_file))
     page.get_by_label(re.compile("^Audio files")).set_input_files([str(p) for p in audio])
     screenshot(page, "04-upload")
     page.get_by_role("button", name="Upload").click()
-    page.wait_for_url(re.compile(r"/playlists/[0-9a-f-]{36}$"), timeout=60_000)
+    page.wait_for_url(re.compile(r"/playlists/[0-9a-f-]{36}$"), timeout=120_000)
     build = page.get_by_role("link", name="Build a set from this playlist")
-    build.wait_for(timeout=60_000)  # status.js reloads the page when the import is done
+    build.wait_for(timeout=120_000)  # status.js reloads the page when the import is done
     assert f"{len(DEMO_TRACKS)} of {len(DEMO_TRACKS)} entries matched" in page.content()
     screenshot(page, "05-playlist")
 
     build.click()
     assert "This set costs" in page.get_by_test_id("price").inner_text()
+    page.get_by_label(re.compile("^Target length in minutes")).fill("60")
     page.get_by_label("Energy arc").select_option("build")
     page.get_by_label(re.compile("^Brief")).fill("Deep start, <b>techno</b> finish")
     screenshot(page, "06-new-set")
     page.get_by_role("button", name=re.compile("^Build the set for")).click()
     page.wait_for_url(re.compile(r"/sets/[0-9a-f-]{36}$"))
-    page.get_by_role("heading", name="Download").wait_for(timeout=60_000)
-    assert page.locator(".badge").count() == len(DEMO_TRACKS) - 1
-    assert page.locator("svg.energy-chart circle.point").count() == len(DEMO_TRACKS)
+    page.get_by_role("heading", name="Download").wait_for(timeout=90_000)
+    played = page.locator("li.track").count()
+    assert 9 <= played < len(DEMO_TRACKS)  # chosen to fill the hour, not every track
+    assert page.locator(".badge").count() == played - 1
+    assert page.locator("svg.energy-chart circle.point").count() == played
     assert "Deep start, <b>techno</b> finish" in page.locator(".brief").inner_text()
+    assert "/Users/browser-dj/Music" in page.content() and "relocate" not in page.content()
     screenshot(page, "07-set")
 
     with page.expect_download() as download_info:
@@ -99,10 +116,18 @@ def test_sign_up_verify_upload_build_and_download_a_set(stack, site_url, page, t
     saved = Path(download_info.value.path())
     root = ET.parse(saved).getroot()
     assert root.tag == "DJ_PLAYLISTS"
-    names = [t.get("Name") for t in root.find("COLLECTION")]
-    assert sorted(names) == sorted(t.title for t in DEMO_TRACKS)
+    tracks = list(root.find("COLLECTION"))
+    by_title = {t.title: t for t in DEMO_TRACKS}
+    assert len(tracks) == played
+    for element in tracks:
+        spec = by_title[element.get("Name")]
+        expected = "file://localhost/Users/browser-dj/Music/" + quote(spec.filename)
+        assert element.get("Location") == expected
+    seconds = [float(t.get("TotalTime")) for t in tracks]
+    mixed_minutes = (sum(seconds) - OVERLAP_S * (len(seconds) - 1)) / 60
+    assert 57 <= mixed_minutes <= 63, mixed_minutes
     playlist_node = root.find("PLAYLISTS").find("NODE").find("NODE")
-    assert int(playlist_node.get("Entries")) == len(DEMO_TRACKS)
+    assert int(playlist_node.get("Entries")) == played
     assert page.csp_errors == []
 
 
