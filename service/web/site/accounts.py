@@ -158,7 +158,14 @@ def home() -> Any:
     """The front page; a logged-in DJ goes straight to the dashboard."""
     if g.get("user"):
         return redirect(url_for("site.dashboard"))
-    return render_template("home.html")
+    # The formats named come from the code that reads and writes them, so the page never promises
+    # one that is not built.
+    from service.dj.playlists.detection import READ_TEXT
+    from service.web.site.sets import DOWNLOADS
+
+    return render_template(
+        "home.html", read_text=READ_TEXT, exports=[label for label, _, _ in DOWNLOADS.values()]
+    )
 
 
 def _age_refused_recently() -> bool:
