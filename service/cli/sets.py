@@ -19,7 +19,7 @@ from service.cli import process_started_at
 from service.cli.library import playlist_option
 from service.dj.arcs import ArcError, parse_arc
 from service.dj.costs import CostWeights
-from service.dj.exports import EXPORT_FORMATS, export_set, to_serato_crate
+from service.dj.exports import EXPORT_FORMATS, check_music_folder, export_set, to_serato_crate
 from service.dj.pools import Pool, PoolError, load_pool
 from service.dj.scorecard import score_order
 from service.dj.sequencing.objective import FORBIDDEN
@@ -213,6 +213,11 @@ def set_group() -> None:
 )
 @click.option("--relative", is_flag=True, help="M3U8: paths relative to the output file's folder.")
 @click.option(
+    "--music-folder",
+    help="Where the music lives on the computer the export is for (e.g. /Users/dj/Music): bare "
+    "and relative names are placed under it in every format.",
+)
+@click.option(
     "-o", "--output", "out", type=click.Path(dir_okay=False), help="Write here, not stdout."
 )
 def build_command(
@@ -237,6 +242,7 @@ def build_command(
     name: str | None,
     fmt: str,
     relative: bool,
+    music_folder: str | None,
     out: str | None,
 ) -> None:
     """Choose and order tracks from POOL (M3U8, folder, Rekordbox XML, Traktor NML or CSV)."""
@@ -275,6 +281,10 @@ def build_command(
         overlap_s=overlap,
         started_at=started_at,
     )
+    try:
+        music_folder = check_music_folder(music_folder or "")
+    except ValueError as exc:
+        _fail("build", str(exc))
     pool = _load("build", pool_path, playlist_name)
     try:
         planned = plan_set(pool.tracks, request)
@@ -297,7 +307,7 @@ def build_command(
         }
     }
     if fmt == "serato":
-        _emit_bytes(to_serato_crate(planned.tracks), out)
+        _emit_bytes(to_serato_crate(planned.tracks, music_folder=music_folder), out)
         return
     text = export_set(
         fmt,
@@ -307,6 +317,7 @@ def build_command(
         name=title,
         relative_to=relative_to,
         extra=extra,
+        music_folder=music_folder,
     )
     _emit(text, out)
 

@@ -364,3 +364,21 @@ def test_build_writes_a_serato_crate(pool_file: Path, tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data.startswith(b"vrsn")
     assert data.count(b"otrk") >= 4
+
+
+def test_build_places_relative_names_under_the_music_folder(tmp_path: Path) -> None:
+    playlist = tmp_path / "Playlists" / "set.m3u8"
+    playlist.parent.mkdir()
+    playlist.write_text(
+        "#EXTM3U\n#EXTINF:300,A - One\n../Music/One.wav\n#EXTINF:300,B - Two\nTwo.wav\n",
+        encoding="utf-8",
+    )
+    code, out, err = build(str(playlist), "--music-folder", r"C:\Users\dj\Music", fmt="rekordbox")
+    assert code == 0, err
+    locations = sorted(t.get("Location") for t in ET.fromstring(out).find("COLLECTION"))
+    assert locations == [
+        "file://localhost/C:/Users/dj/Music/One.wav",
+        "file://localhost/C:/Users/dj/Music/Two.wav",
+    ]
+    code, _, err = build(str(playlist), "--music-folder", "Music", fmt="rekordbox")
+    assert code != 0 and "not a full path" in err

@@ -49,6 +49,12 @@ def test_the_profile_music_folder_makes_every_download_absolute(stack, relative_
     assert locations == [f"file://localhost/Users/dj/Music/track%20{n}.wav" for n in range(4)]
     m3u = browser.get(f"/sets/{set_id}/download/m3u8").text
     assert "/Users/dj/Music/track 1.wav" in m3u and "../" not in m3u
+    crate = browser.get(f"/sets/{set_id}/download/serato")
+    assert crate.headers["Content-Disposition"].endswith('.crate"')
+    assert "Users/dj/Music/track 1.wav".encode("utf-16-be") in crate.data
+    for fmt in ("nml", "csv", "json"):
+        text = browser.get(f"/sets/{set_id}/download/{fmt}").text
+        assert "Music/track 1.wav" in text.replace("/:", "/") and "../" not in text, fmt
     page = browser.get(f"/sets/{set_id}").text
     assert "relocate" not in page and "/Users/dj/Music" in page
 

@@ -236,7 +236,11 @@ def test_every_download_is_the_set_in_play_order(stack, dj_client, library) -> N
     assert [t["title"] for t in payload["tracks"]] == titles
     assert payload["title"] == "Harbour to Pressure"
 
-    assert browser.get(f"/sets/{set_id}/download/serato").status_code == 404
+    crate = browser.get(f"/sets/{set_id}/download/serato")
+    assert crate.status_code == 200 and crate.data.startswith(b"vrsn")
+    first, last = ("First Light".encode("utf-16-be"), "Pressure Point".encode("utf-16-be"))
+    assert crate.data.index(first) < crate.data.index(last)  # play order
+    assert browser.get(f"/sets/{set_id}/download/wav").status_code == 404
 
 
 def test_a_set_not_finished_has_no_downloads(stack, dj_client, library) -> None:

@@ -18,7 +18,7 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from service import ledger, usage
 from service.ai.prompts import BRIEF_MAX_CHARS
 from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
-from service.dj.exports import export_set, needs_relocating
+from service.dj.exports import export_set, needs_relocating, to_serato_crate
 from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 from service.dj.timeline import durations, set_length_s
@@ -41,6 +41,7 @@ DOWNLOADS = {
     "m3u8": ("M3U8 playlist", "m3u8", "audio/x-mpegurl"),
     "csv": ("CSV", "csv", "text/csv"),
     "json": ("JSON", "json", "application/json"),
+    "serato": ("Serato crate", "crate", "application/octet-stream"),
 }
 
 
@@ -392,19 +393,22 @@ def download(set_id: str, fmt: str) -> Any:
     folder, _ = export_folder(
         g.user, (item.get("playlist") or {}).get("music_folder"), request.args.get("os")
     )
-    text = export_set(
-        fmt,
-        tracks,
-        scorecard=score_order(tracks, arc=arc),
-        notes=item.get("notes") or {},
-        name=name,
-        extra={"title": item.get("title"), "description": item.get("description")},
-        music_folder=folder,
-    )
+    if fmt == "serato":
+        body: str | bytes = to_serato_crate(tracks, music_folder=folder)
+    else:
+        body = export_set(
+            fmt,
+            tracks,
+            scorecard=score_order(tracks, arc=arc),
+            notes=item.get("notes") or {},
+            name=name,
+            extra={"title": item.get("title"), "description": item.get("description")},
+            music_folder=folder,
+        )
     _, extension, mime = DOWNLOADS[fmt]
     usage.record(directus(), current_app.config["SECRET_KEY"], current_user_id(),
                  "export_downloaded", value=len(tracks), detail=fmt)  # fmt: skip
-    response = current_app.response_class(text, mimetype=mime)
+    response = current_app.response_class(body, mimetype=mime)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{_filename(item.get("title"), extension)}"'
     )
