@@ -89,6 +89,20 @@ def _synthesise(track: DemoTrack) -> bytes:
     return np.clip(mix * fade * 0.8 * 127 + 128, 0, 255).astype(np.uint8).tobytes()
 
 
+def _is_current(path: Path, track: DemoTrack) -> bool:
+    """Whether ``path`` already holds this version of the track (an older, shorter demo is not)."""
+    try:
+        with wave.open(str(path), "rb") as existing:
+            frames, rate, width = (
+                existing.getnframes(),
+                existing.getframerate(),
+                existing.getsampwidth(),
+            )
+    except (OSError, EOFError, wave.Error):
+        return False
+    return (rate, width) == (SAMPLE_RATE, 1) and frames == int(SAMPLE_RATE * track.seconds)
+
+
 def write_demo_library(folder: Path, *, entry_prefix: str = "") -> tuple[list[Path], Path]:
     """Write the tagged demo WAVs and ``demo.m3u8`` into ``folder`` (audio kept if already there).
 
@@ -100,7 +114,7 @@ def write_demo_library(folder: Path, *, entry_prefix: str = "") -> tuple[list[Pa
     for track in DEMO_TRACKS:
         path = folder / track.filename
         paths.append(path)
-        if path.exists():
+        if _is_current(path, track):
             continue
         partial = path.with_suffix(".partial")
         with wave.open(str(partial), "wb") as out:

@@ -57,3 +57,20 @@ def test_a_length_the_playlist_cannot_fill_says_how_long_a_set_it_can_give() -> 
     # five 6-minute tracks, each of the last four coming in over 45 s of the one before: 27 min
     assert "can give a set of at most 27 min" in message
     assert "ask for 28 minutes or less" in message
+
+
+def test_an_older_short_demo_file_is_replaced_and_a_current_one_kept(tmp_path) -> None:
+    import wave
+
+    first = DEMO_TRACKS[0]
+    old = tmp_path / first.filename
+    with wave.open(str(old), "wb") as out:  # the 12-second demo track of earlier versions
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22_050)
+        out.writeframes(b"\x00\x00" * 22_050 * 12)
+    audio, _ = write_demo_library(tmp_path)
+    assert read_tags(audio[0]).duration_s == pytest.approx(first.seconds, abs=0.5)
+    stamp = audio[0].stat().st_mtime_ns
+    write_demo_library(tmp_path)
+    assert audio[0].stat().st_mtime_ns == stamp
