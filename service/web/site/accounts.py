@@ -163,9 +163,21 @@ def home() -> Any:
     from service.dj.playlists.detection import READ_TEXT
     from service.web.site.sets import DOWNLOADS
 
-    return render_template(
-        "home.html", read_text=READ_TEXT, exports=[label for label, _, _ in DOWNLOADS.values()]
+    can_buy = any(
+        word in rule.endpoint
+        for rule in current_app.url_map.iter_rules()
+        for word in PURCHASE_ENDPOINT_WORDS
     )
+    return render_template(
+        "home.html",
+        read_text=READ_TEXT,
+        exports=[label for label, _, _ in DOWNLOADS.values()],
+        can_buy=can_buy,
+    )
+
+
+#: Endpoint names that mean tokens can be bought (the home page says so only when one exists).
+PURCHASE_ENDPOINT_WORDS = ("buy", "checkout", "purchase")
 
 
 def _age_refused_recently() -> bool:
