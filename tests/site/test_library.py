@@ -40,6 +40,7 @@ def test_uploading_a_playlist_with_its_audio_records_a_queued_import(
         data={
             "csrf_token": csrf(browser),
             "name": "Demo night",
+            "music_folder": "/Users/dj/Gigs/Demo",
             "playlist": (playlist_file.open("rb"), playlist_file.name),
             "audio": files,
         },
@@ -50,6 +51,7 @@ def test_uploading_a_playlist_with_its_audio_records_a_queued_import(
     item = stack.service.get_item("playlists", playlist_id)
     assert item["owner"] == dj.id
     assert item["name"] == "Demo night"
+    assert item["music_folder"] == "/Users/dj/Gigs/Demo"
     assert item["source_format"] == "m3u8"
     stored = stack.service.list_items(
         "directus_files",
@@ -184,3 +186,15 @@ def test_the_upload_form_and_the_studio_know_every_format_the_reader_reads() -> 
     choices = {c["value"] for c in field["meta"]["options"]["choices"]}
     assert set(FORMATS) <= choices
     assert set(FORMATS) <= set(PLAYLIST_FORMATS.values()) | {"m3u"}
+
+
+def test_an_upload_whose_music_folder_is_no_full_path_is_refused(stack, dj_client) -> None:
+    dj, browser = dj_client
+    response = browser.post(
+        "/playlists",
+        data={"csrf_token": csrf(browser), "music_folder": "Music",
+              "playlist": (io.BytesIO(b"#EXTM3U\nx.wav\n"), "set.m3u8")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 400 and "not a full path" in response.text
+    assert stack.service.count("playlists", {"owner": {"_eq": dj.id}}) == 0

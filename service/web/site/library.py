@@ -163,7 +163,7 @@ def upload() -> Any:
 def playlist(playlist_id: str) -> Any:
     """A playlist's import status, its problem report in plain words, and its tracks."""
     item = owned_or_404("playlists", playlist_id, (*PLAYLIST_FIELDS, "problems", "source_format",
-                                                   "source_file.filename_download"))  # fmt: skip
+                                                   "source_file.filename_download", "music_folder"))  # fmt: skip
     entries = []
     if item["status"] == "done":
         entries = directus().list_items(
