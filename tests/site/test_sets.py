@@ -366,3 +366,12 @@ def test_a_refunded_set_shows_its_tokens_as_refunded(stack, dj_client, library) 
     ledger.refund(stack.service, ledger.set_reference(item["id"]))
     page = browser.get(f"/sets/{item['id']}").text
     assert '<span class="refunded">1 token refunded</span>' in page
+
+
+def test_the_playlist_choice_counts_the_tracks_of_a_collection_imported_without_audio(
+    stack, dj_client, library
+) -> None:
+    _, browser = dj_client
+    stack.service.update_item("playlists", library["playlist"], {"matched_count": 0})  # no audio
+    page = browser.get("/sets/new").text
+    assert f'playlist={library["playlist"]}">Friday</a> (4 tracks)' in page

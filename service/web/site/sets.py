@@ -7,6 +7,7 @@ request from the stored order with the set engine's exporters, so every format a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,24 @@ def _playlist_tracks(playlist_id: str) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+def _track_counts(playlist_ids: Sequence[str]) -> dict[str, int]:
+    """Tracks linked to each playlist (matched audio or, without audio, the playlist's own values)."""
+    if not playlist_ids:
+        return {}
+    rows = directus().call(
+        "GET",
+        "/items/playlist_tracks",
+        params={
+            "aggregate[count]": "id",
+            "groupBy[]": "playlist",
+            "filter": json.dumps(
+                {"playlist": {"_in": list(playlist_ids)}, "track": {"_nnull": True}}
+            ),
+        },
+    )
+    return {str(r["playlist"]): int((r.get("count") or {}).get("id") or 0) for r in rows or []}
+
+
 def _longest_set_min(tracks: Sequence[Mapping[str, Any]]) -> int:
     """Minutes a set of every track plays, mixed on the engine's clock (the longest length to ask)."""
     if not tracks:
@@ -91,6 +110,9 @@ def _new_set_page(playlist: Mapping[str, Any] | None, values: Mapping[str, str],
         limit=100,
     )
     tracks = _playlist_tracks(str(playlist["id"])) if playlist else []
+    counts = _track_counts([str(p["id"]) for p in playlists])
+    for p in playlists:
+        p["track_count"] = counts.get(str(p["id"]), 0)
     return render_template(
         "sets/new.html",
         playlists=playlists,
