@@ -167,6 +167,11 @@ def test_the_main_flow_works_with_the_keyboard_alone(stack, site_url, page) -> N
     page.wait_for_url(re.compile("/sets/new"))
     tab_to("Energy arc")
     page.keyboard.press("End")  # last arc in the list
+    tab_to("Lowest BPM")
+    page.keyboard.type("100")
+    page.keyboard.press("Enter")  # Enter in a field reviews the set: nothing is spent yet
+    page.get_by_role("heading", name="Build this set?").wait_for()
+    assert stack.service.count("sets", {"owner": {"_eq": owner}}) == 0
     tab_to("Build the set for")
     focus_visible = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert focus_visible != "none"
