@@ -160,24 +160,17 @@ def home() -> Any:
         return redirect(url_for("site.dashboard"))
     # The formats named come from the code that reads and writes them, so the page never promises
     # one that is not built.
+    from service.billing import unavailable_reason
     from service.dj.playlists.detection import READ_TEXT
     from service.web.site.sets import DOWNLOADS
 
-    can_buy = any(
-        word in rule.endpoint
-        for rule in current_app.url_map.iter_rules()
-        for word in PURCHASE_ENDPOINT_WORDS
-    )
+    can_buy = unavailable_reason(current_app.config) is None
     return render_template(
         "home.html",
         read_text=READ_TEXT,
         exports=[label for label, _, _ in DOWNLOADS.values()],
         can_buy=can_buy,
     )
-
-
-#: Endpoint names that mean tokens can be bought (the home page says so only when one exists).
-PURCHASE_ENDPOINT_WORDS = ("buy", "checkout", "purchase")
 
 
 def _age_refused_recently() -> bool:
