@@ -59,6 +59,15 @@ DEFAULTS: dict[str, Any] = {
     "PADDLE_API_URL": None,  # default: Paddle's sandbox or production API by PADDLE_ENV
     "PADDLE_JS_URL": "https://cdn.paddle.com/paddle/v2/paddle.js",
     "PADDLE_CHECKOUT_ORIGINS": None,  # frames Paddle.js opens; default: Paddle's buy.paddle.com hosts
+    # Beatport (service/integrations/beatport, service/beatport.py): off unless all four are set.
+    "BEATPORT_CLIENT_ID": None,
+    "BEATPORT_CLIENT_SECRET": None,
+    "BEATPORT_REDIRECT_URI": None,  # <SITE_URL>/beatport/callback, registered with Beatport
+    "BEATPORT_TOKEN_KEYS": None,  # Fernet keys, comma-separated: the first encrypts, all decrypt
+    "BEATPORT_API_URL": "https://api.beatport.com/v4",
+    "BEATPORT_CACHE_TTL_S": 86400,  # catalog answers kept in Redis this long
+    "BEATPORT_RATE_PER_S": 5.0,  # requests per second to Beatport, shared by every process
+    "BEATPORT_BURST": 10,
 }
 
 # Environment variable → config key, where the names differ.
@@ -84,6 +93,8 @@ def load_config(
     config.update(overrides or {})
     if config["AIDJ_ENV"] == "production":
         missing = [key for key in PRODUCTION_SECRETS if not config.get(key)]
+        if config.get("BEATPORT_CLIENT_ID") and not config.get("BEATPORT_TOKEN_KEYS"):
+            missing.append("BEATPORT_TOKEN_KEYS")  # never keep Beatport tokens unencrypted
         if missing:
             raise RuntimeError(f"refusing to start in production without: {', '.join(missing)}")
     return config

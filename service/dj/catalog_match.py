@@ -28,8 +28,10 @@ duration   0.10    1 within ``DURATION_EXACT_S`` (3 s), falling linearly to 0 at
                    ``DURATION_FAR_S`` (30 s); 0.5 when either side is unknown
 =========  ======  =========================================================================
 
-An equal ISRC adds ``ISRC_BONUS`` (0.3), capped at 1: it names the recording, but several releases
-(an original and its radio edit on a compilation) may share one, so it does not decide alone. A
+An equal ISRC adds ``ISRC_BONUS`` (0.3): it names the recording, but several releases (an original
+and its radio edit on a compilation) may share one, so it does not decide alone. The score shown and
+compared with the thresholds is capped at 1; ranking and the margin use the uncapped sum, so two
+entries sharing the ISRC are still told apart by their other parts. A
 version conflict caps the score at ``CONFLICT_CAP`` (0.5), and so does a title ratio below 0.6: a
 remix is never accepted for an original, whatever else agrees.
 
@@ -120,8 +122,9 @@ class Scored:
     """One candidate with its score and the parts it is made of."""
 
     entry: CatalogEntry
-    score: float
+    score: float  # 0..1, what is shown and compared with the thresholds
     parts: dict[str, float] = field(default_factory=dict)
+    raw: float = 0.0  # the uncapped sum: ranks candidates and measures the margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +248,7 @@ def score(wanted: Wanted, entry: CatalogEntry) -> Scored:
         total += ISRC_BONUS
     if version_part == 0.0 or not title_ok:
         total = min(total, CONFLICT_CAP)
-    return Scored(entry, round(min(1.0, total), 4), parts)
+    return Scored(entry, round(min(1.0, total), 4), parts, round(total, 4))
 
 
 def decide(wanted: Wanted, entries: Sequence[CatalogEntry], *, keep: int = 5) -> MatchDecision:
@@ -257,10 +260,10 @@ def decide(wanted: Wanted, entries: Sequence[CatalogEntry], *, keep: int = 5) ->
             continue
         seen.add(entry.id)
         ranked.append(score(wanted, entry))
-    ranked.sort(key=lambda s: (-s.score, s.entry.id))
+    ranked.sort(key=lambda s: (-s.raw, s.entry.id))
     kept = tuple(s for s in ranked if s.score >= CANDIDATE)[:keep]
     if ranked and ranked[0].score >= ACCEPT:
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if ranked[0].score - runner_up >= MARGIN:
+        runner_up = ranked[1].raw if len(ranked) > 1 else 0.0
+        if ranked[0].raw - runner_up >= MARGIN:
             return MatchDecision(ranked[0], kept)
     return MatchDecision(None, kept)

@@ -26,6 +26,7 @@ from service.dj.pools import merge_entry_and_tags  # the pool loader's precedenc
 from service.dj.tags import AUDIO_EXTENSIONS, TrackTags, read_tags
 from service.integrations.directus import DirectusClient
 from service.jobs import state
+from service.jobs.beatport import after_ingest
 from service.jobs.queue import redis_connection
 from service.track_rows import DIRECTUS_FIELDS, TRACK_ROW_FIELDS, to_directus_value
 
@@ -90,8 +91,11 @@ class OwnerTracks:
 
 
 def run(playlist_id: str) -> str:
-    """RQ entry point: ingest one playlist."""
-    return state.run_job(COLLECTION, playlist_id, ingest)
+    """RQ entry point: ingest one playlist, then start its Beatport lookup if the DJ connected."""
+    outcome = state.run_job(COLLECTION, playlist_id, ingest)
+    if outcome == "done":
+        after_ingest(playlist_id)
+    return outcome
 
 
 def terminal_failure(playlist_id: str, message: str) -> None:

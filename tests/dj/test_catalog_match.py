@@ -223,6 +223,15 @@ CASES = [
         80,
     ),
     Case(
+        "one ISRC on the original and the radio edit: the duration decides",
+        Wanted("Losing It", "FISHER", 369.5, "AUUM71800541"),
+        (
+            entry(1, "Losing It", "FISHER", seconds=370, isrc="AUUM71800541"),
+            entry(2, "Losing It", "FISHER", "Radio Edit", seconds=190, isrc="AUUM71800541"),
+        ),
+        1,
+    ),
+    Case(
         "wrong artist, same title and length",
         Wanted("Losing It", "Somebody Else", 370),
         (LOSING_IT,),
