@@ -182,7 +182,16 @@ def render_unavailable(error: DirectusError) -> Any:
 
 def init_site(app: Flask) -> None:
     """Register the site blueprint with its security, error pages and template helpers."""
-    from service.web.site import accounts, billing, filters, legal, library, profile, sets  # noqa: F401
+    from service.web.site import (  # noqa: F401
+        accounts,
+        beatport,
+        billing,
+        filters,
+        legal,
+        library,
+        profile,
+        sets,
+    )
 
     security.init_security(app)
     filters.register(app)

@@ -20,6 +20,7 @@ from service.dj.playlists.detection import READ_TEXT
 from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
+from service.web.site.beatport import connected
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def playlist(playlist_id: str) -> Any:
             "playlist_tracks",
             filter={"playlist": {"_eq": playlist_id}, "track": {"_nnull": True}},
             fields=["position", "raw_entry", "track.id", "track.title", "track.artist",
-                    "track.bpm", "track.key", "track.energy", "track.duration_s", "track.file"],
+                    "track.bpm", "track.key", "track.energy", "track.duration_s", "track.file",
+                    "track.beatport_id", "track.beatport_match"],
             sort=["position"],
             limit=-1,
         )  # fmt: skip
@@ -181,6 +183,7 @@ def playlist(playlist_id: str) -> Any:
         entries=entries,
         source_name=source.get("filename_download") if isinstance(source, dict) else None,
         with_audio=sum(1 for e in entries if (e.get("track") or {}).get("file")),
+        beatport_connected=connected(),
     )
 
 

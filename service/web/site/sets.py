@@ -27,6 +27,7 @@ from service.dj.tracks import Track
 from service.jobs.queue import enqueue
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
+from service.web.site.beatport import connected
 from service.web.site.library import require_owned_playlist
 from service.web.site.profile import SYSTEM_LABELS, export_folder, music_folders
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 SET_FIELDS = ("id", "title", "description", "status", "progress", "error", "brief", "parameters",
               "scorecard", "notes", "ai_provider", "ai_fallback_reason", "tokens_charged",
               "playlist.id", "playlist.name", "playlist.music_folder", "date_created",
-              "finished_at")  # fmt: skip
+              "finished_at", "beatport_playlist_id", "beatport_push")  # fmt: skip
 DOWNLOADS = {
     "rekordbox": ("Rekordbox XML", "xml", "application/xml"),
     "nml": ("Traktor NML", "nml", "application/xml"),
@@ -348,6 +349,7 @@ def set_view(set_id: str) -> Any:
         downloads=DOWNLOADS,
         placement=_placement(item, rows),
         refunded=_refunded(item),
+        beatport_connected=connected(),
     )
 
 
