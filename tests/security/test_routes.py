@@ -66,6 +66,7 @@ def owner_items(stack, site_app) -> dict[str, Any]:
         "owner": owner,
         "set_id": make_done_set(stack.service, owner.id, library),
         "playlist_id": library["playlist"],
+        "track_id": library["tracks"][0],
     }
 
 
@@ -73,6 +74,7 @@ def _fill(rule: Rule, items: dict[str, Any]) -> str:
     """The rule's path with the owner's ids (and a valid value for every other variable)."""
     values = {
         "set_id": items["set_id"], "playlist_id": items["playlist_id"], "fmt": "m3u8",
+        "track_id": items["track_id"],
         # the RQ dashboard's own
         "instance_number": 0, "queue_name": "default", "registry_name": "failed",
         "job_id": "set-generate-x", "per_page": 10, "order": "asc", "page": 1,
