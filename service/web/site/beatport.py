@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -21,6 +22,7 @@ from service import beatport
 from service.integrations.beatport import BeatportError, pkce_pair
 from service.jobs.queue import enqueue
 from service.jobs.state import now_iso
+from service.web import security
 from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,17 @@ def _redis() -> Any:
 def beatport_page() -> Any:
     """Whether the integration is on, and the DJ's connection with a button to change it."""
     link = beatport.get_link(directus(), current_user_id()) if _on() else None
-    return render_template("beatport/index.html", enabled=_on(), link=link)
+    response = current_app.make_response(
+        render_template("beatport/index.html", enabled=_on(), link=link)
+    )
+    if _on():
+        # The Connect form's answer redirects to Beatport; the site's CSP (form-action 'self') would
+        # stop the browser there, so this one page also allows Beatport's origin as a form target.
+        api = urlsplit(str(current_app.config["BEATPORT_API_URL"]))
+        response.headers["Content-Security-Policy"] = security.CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {api.scheme}://{api.netloc}"
+        )
+    return response
 
 
 @bp.post("/beatport/connect")
