@@ -13,6 +13,7 @@ from service import beatport
 from service.config import load_config
 from service.integrations.beatport import Tokens
 from service.jobs import beatport as jobs
+from service.jobs import beatport_push
 from service.jobs.queue import job_queue, redis_connection
 from service.stack.access import role_id
 from tests.support.fake_beatport import FakeBeatport, catalog_track, fake_beatport
@@ -273,7 +274,7 @@ def test_push_creates_one_playlist_in_set_order_and_updates_it_on_repush(
         [by_title["Losing It"], by_title["White Label"], by_title["Cola"]],
     )
 
-    assert jobs.push(set_id) == "done"
+    assert beatport_push.run(set_id) == "done"
     item = stack.service.get_item("sets", set_id)
     playlist_id = int(item["beatport_playlist_id"])
     assert fake.playlists[playlist_id]["name"] == "Friday peak"
@@ -298,7 +299,7 @@ def test_push_creates_one_playlist_in_set_order_and_updates_it_on_repush(
     stack.service.update_item(
         "sets", set_id, {"title": "Friday peak v2", "beatport_push": {"status": "queued"}}
     )
-    assert jobs.push(set_id) == "done"
+    assert beatport_push.run(set_id) == "done"
     assert list(fake.playlists) == [playlist_id]  # the same playlist, not a second one
     assert fake.playlist_track_ids(playlist_id) == [10, 1]
     assert fake.playlists[playlist_id]["name"] == "Friday peak v2"
@@ -307,5 +308,5 @@ def test_push_creates_one_playlist_in_set_order_and_updates_it_on_repush(
 def test_push_without_a_connection_says_so(stack, config, fake) -> None:
     owner = _dj(stack.service)
     set_id = _set(stack.service, owner, "Lonely", [])
-    assert jobs.push(set_id) == "failed"
+    assert beatport_push.run(set_id) == "failed"
     assert "Connect" in stack.service.get_item("sets", set_id)["beatport_push"]["error"]
