@@ -5,7 +5,9 @@ mix_name ``Original Mix``, artists ``[FISHER]``. Both sides are first split into
 *version* and a set of *artists*:
 
 - Titles and names are folded by :func:`service.dj.matching.identity_text` (case, accents,
-  punctuation ignored). A trailing ``(…)``/``[…]`` or `` - …`` naming a version (mix, remix, edit, dub,
+  punctuation ignored); text with no Latin letters or digits left (Japanese, Cyrillic…) keeps its own
+  letters instead, so two different non-Latin titles never fold to the same empty string. A leading
+  "The" is dropped from artist names ("The Chemical Brothers" = "Chemical Brothers"). A trailing ``(…)``/``[…]`` or `` - …`` naming a version (mix, remix, edit, dub,
   VIP…) is the version; ``feat./ft./featuring X`` in a title moves X to the artists.
 - Versions fall in classes: *original* (no version, "Original Mix", "Extended Mix", "Club Mix",
   "Extended"), *radio* ("Radio Edit", "Radio Mix", "Edit", "Short Mix"), *remix by R* ("R Remix",
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -81,6 +84,7 @@ _VERSION_WORDS = re.compile(
 )
 _FEAT = re.compile(r"\s*[\(\[]?\b(?:feat\.?|ft\.?|featuring)\s+([^\)\]]+)[\)\]]?", re.IGNORECASE)
 _FEAT_START = re.compile(r"\s*(feat\.?|ft\.?|featuring)\s", re.IGNORECASE)
+_THE = re.compile(r"^\s*the\s+", re.IGNORECASE)
 _TAIL_GROUP = re.compile(r"\s*[\(\[]([^\)\]]*)[\)\]]\s*$")
 _TAIL_DASH = re.compile(r"\s+[-–—]\s+([^-–—]+)$")
 _ARTIST_SPLIT = re.compile(
@@ -135,11 +139,23 @@ class MatchDecision:
     candidates: tuple[Scored, ...]
 
 
+def fold(text: str | None) -> str:
+    """``identity_text``, or for text without Latin letters or digits, its own letters casefolded."""
+    folded = identity_text(text)
+    if folded or not text:
+        return folded
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
+def _artist(name: str) -> str:
+    return fold(_THE.sub("", name)) or fold(name)
+
+
 def split_artists(text: str | None) -> list[str]:
     """Folded artist names from a credit such as ``A & B feat. C``."""
     if not text:
         return []
-    return [f for f in (identity_text(p) for p in _ARTIST_SPLIT.split(text)) if f]
+    return [f for f in (_artist(p) for p in _ARTIST_SPLIT.split(text)) if f]
 
 
 def split_title(title: str) -> tuple[str, str, list[str]]:
@@ -168,7 +184,7 @@ def split_title(title: str) -> tuple[str, str, list[str]]:
         else:
             break
     text = _FEAT.sub(take_feat, text)
-    return identity_text(text), version.strip(), featured
+    return fold(text), version.strip(), featured
 
 
 def _version_class(version: str | None, remixers: Sequence[str] = ()) -> tuple[str, frozenset[str]]:
@@ -227,7 +243,7 @@ def score(wanted: Wanted, entry: CatalogEntry) -> Scored:
 
     our_artists = split_artists(wanted.artist) + featured
     their_artists = {a for name in entry.artists for a in split_artists(name)}
-    their_artists |= set(their_featured) | {identity_text(r) for r in entry.remixers}
+    their_artists |= set(their_featured) | {_artist(r) for r in entry.remixers}
     if our_artists:
         share = sum(1 for a in our_artists if a in their_artists) / len(our_artists)
         if our_artists[0] in their_artists:
@@ -235,7 +251,7 @@ def score(wanted: Wanted, entry: CatalogEntry) -> Scored:
     else:
         share = 0.5
 
-    remixers = [identity_text(r) for r in entry.remixers]
+    remixers = [_artist(r) for r in entry.remixers]
     ours_v = _version_class(version)
     theirs_v = _version_class(their_version, remixers)
     version_part = _version_part(ours_v, theirs_v, bool(identity_text(version)))

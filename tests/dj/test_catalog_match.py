@@ -232,6 +232,39 @@ CASES = [
         1,
     ),
     Case(
+        "'The' in the catalog's artist, not in the tag",
+        Wanted("Go", "Chemical Brothers", 290),
+        (entry(100, "Go", "The Chemical Brothers", seconds=290),),
+        100,
+    ),
+    Case(
+        "non-Latin titles by one artist are not the same track",
+        Wanted("夜に駆ける", "YOASOBI", 261),
+        (entry(110, "群青", "YOASOBI", seconds=261),),
+        None,
+    ),
+    Case(
+        "non-Latin title found",
+        Wanted("Группа крови", "Кино", 285),
+        (
+            entry(120, "Звезда по имени Солнце", "Кино", seconds=285),
+            entry(121, "Группа крови", "Кино", seconds=286),
+        ),
+        121,
+    ),
+    Case(
+        "VIP wanted, original listed",
+        Wanted("Bassline (VIP)", "Skream", 300),
+        (entry(130, "Bassline", "Skream", seconds=300),),
+        None,
+    ),
+    Case(
+        "artist starting with 'The' letters is not trimmed",
+        Wanted("Fire", "Therapy?", 200),
+        (entry(140, "Fire", "Rapy", seconds=200),),
+        None,
+    ),
+    Case(
         "wrong artist, same title and length",
         Wanted("Losing It", "Somebody Else", 370),
         (LOSING_IT,),
