@@ -310,3 +310,22 @@ def test_push_without_a_connection_says_so(stack, config, fake) -> None:
     set_id = _set(stack.service, owner, "Lonely", [])
     assert beatport_push.run(set_id) == "failed"
     assert "Connect" in stack.service.get_item("sets", set_id)["beatport_push"]["error"]
+
+
+def test_a_token_refused_mid_lookup_is_refreshed_once_and_stored(stack, config, fake) -> None:
+    owner = _dj(stack.service)
+    first = _connect(stack, config, fake, owner)
+    playlist_id, ids = _playlist(stack.service, owner, [{"title": "Cola", "artist": "CamelPhat"}])
+    fake.expire_all_access_tokens()  # Beatport says 401 although our clock says it is valid
+    assert jobs.enrich(playlist_id) == "done"
+    assert _track(stack.service, ids[0])["beatport_id"] == 10
+    stored, _ = beatport.decrypt_tokens(config, beatport.get_link(stack.service, owner)["tokens"])
+    assert stored.access_token != first.access_token and stored.access_token in fake.access
+
+
+def test_a_push_that_dies_is_marked_failed_by_its_failure_callback(stack, config, fake) -> None:
+    owner = _dj(stack.service)
+    set_id = _set(stack.service, owner, "Crashed", [])
+    beatport_push.terminal_failure(set_id, "The job stopped unexpectedly.")
+    report = stack.service.get_item("sets", set_id)["beatport_push"]
+    assert report["status"] == "failed" and report["error"] == "The job stopped unexpectedly."
