@@ -1,10 +1,11 @@
 """A DJ's Beatport link: tokens encrypted at rest, a client that keeps them fresh, catalog values.
 
-Tokens live in ``beatport_links`` (one row per DJ, deleted with the account by the relation's
-CASCADE) as one Fernet token of ``{access_token, refresh_token, expires_at, scope}``. The keys come
-from ``BEATPORT_TOKEN_KEYS`` (comma-separated, newest first): the first encrypts, every key decrypts
-(``MultiFernet``), and a row read under an older key is re-encrypted under the newest, so rotating is
-"prepend a key, wait, drop the old one". Refreshing is done under a per-DJ Redis lock: Beatport
+The integration is on when ``BEATPORT_CLIENT_ID``, ``BEATPORT_CLIENT_SECRET`` and
+``BEATPORT_REDIRECT_URI`` are set. Tokens live in ``beatport_links`` (one row per DJ, deleted with the
+account by the relation's CASCADE) as one Fernet token of ``{access_token, refresh_token, expires_at,
+scope}``. The keys come from ``BEATPORT_TOKEN_KEYS`` (comma-separated, newest first): the first
+encrypts, every key decrypts (``MultiFernet``), and a row read under an older key is re-encrypted under
+the newest, so rotating is "prepend a key, wait, drop the old one". Refreshing is done under a per-DJ Redis lock: Beatport
 rotates refresh tokens, so two workers refreshing at once would leave one with a dead token.
 
 Catalog values fill only what a track lacks, and never a field whose source is the DJ's own.
@@ -12,6 +13,8 @@ Catalog values fill only what a track lacks, and never a field whose source is t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -27,12 +30,7 @@ from service.integrations.directus import DirectusClient
 log = logging.getLogger(__name__)
 
 COLLECTION = "beatport_links"
-REQUIRED_SETTINGS = (
-    "BEATPORT_CLIENT_ID",
-    "BEATPORT_CLIENT_SECRET",
-    "BEATPORT_REDIRECT_URI",
-    "BEATPORT_TOKEN_KEYS",
-)
+REQUIRED_SETTINGS = ("BEATPORT_CLIENT_ID", "BEATPORT_CLIENT_SECRET", "BEATPORT_REDIRECT_URI")
 REFRESH_MARGIN_S = 300.0
 SOURCE = "beatport"
 # Track columns a catalog match may fill, and how each is read from a candidate summary.
@@ -44,12 +42,21 @@ class NotConnected(RuntimeError):
 
 
 def configured(config: Mapping[str, Any]) -> bool:
-    """Whether the integration is on: partner credentials, redirect URI and a token key are set."""
+    """Whether the integration is on: partner credentials and the redirect URI are set."""
     return all(config.get(name) for name in REQUIRED_SETTINGS)
 
 
 def _keys(config: Mapping[str, Any]) -> list[Fernet]:
+    """The token keys, newest first.
+
+    Production refuses to start without ``BEATPORT_TOKEN_KEYS`` (service/config.py). Elsewhere (a dev
+    or test stack) a key is derived from the site's secret key when none is given, so setting the
+    three partner settings is enough to try the integration locally.
+    """
     raw = [k.strip() for k in str(config.get("BEATPORT_TOKEN_KEYS") or "").split(",") if k.strip()]
+    if not raw and config.get("AIDJ_ENV") != "production" and config.get("SECRET_KEY"):
+        digest = hashlib.sha256(b"aidj-beatport-tokens:" + str(config["SECRET_KEY"]).encode())
+        raw = [base64.urlsafe_b64encode(digest.digest()).decode()]
     if not raw:
         raise NotConnected("BEATPORT_TOKEN_KEYS is not set")
     return [Fernet(k.encode()) for k in raw]

@@ -59,11 +59,13 @@ DEFAULTS: dict[str, Any] = {
     "PADDLE_API_URL": None,  # default: Paddle's sandbox or production API by PADDLE_ENV
     "PADDLE_JS_URL": "https://cdn.paddle.com/paddle/v2/paddle.js",
     "PADDLE_CHECKOUT_ORIGINS": None,  # frames Paddle.js opens; default: Paddle's buy.paddle.com hosts
-    # Beatport (service/integrations/beatport, service/beatport.py): off unless all four are set.
+    # Beatport (service/integrations/beatport, service/beatport.py): on when the first three are set.
     "BEATPORT_CLIENT_ID": None,
     "BEATPORT_CLIENT_SECRET": None,
     "BEATPORT_REDIRECT_URI": None,  # <SITE_URL>/beatport/callback, registered with Beatport
-    "BEATPORT_TOKEN_KEYS": None,  # Fernet keys, comma-separated: the first encrypts, all decrypt
+    # Fernet keys, comma-separated: the first encrypts, all decrypt. Required in production; elsewhere
+    # a key derived from SECRET_KEY stands in when unset.
+    "BEATPORT_TOKEN_KEYS": None,
     "BEATPORT_API_URL": "https://api.beatport.com/v4",
     "BEATPORT_CACHE_TTL_S": 86400,  # catalog answers kept in Redis this long
     "BEATPORT_RATE_PER_S": 5.0,  # requests per second to Beatport, shared by every process
