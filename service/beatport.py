@@ -5,8 +5,9 @@ The integration is on when ``BEATPORT_CLIENT_ID``, ``BEATPORT_CLIENT_SECRET`` an
 account by the relation's CASCADE) as one Fernet token of ``{access_token, refresh_token, expires_at,
 scope}``. The keys come from ``BEATPORT_TOKEN_KEYS`` (comma-separated, newest first): the first
 encrypts, every key decrypts (``MultiFernet``), and a row read under an older key is re-encrypted under
-the newest, so rotating is "prepend a key, wait, drop the old one". Refreshing is done under a per-DJ Redis lock: Beatport
-rotates refresh tokens, so two workers refreshing at once would leave one with a dead token.
+the newest, so rotating is "prepend a key, wait, drop the old one". Refreshing is done under a per-DJ Redis lock, re-reading the
+stored tokens first: Beatport rotates refresh tokens, so two workers refreshing at once would leave one
+with a dead token.
 
 Catalog values fill only what a track lacks, and never a field whose source is the DJ's own.
 """
@@ -129,7 +130,8 @@ def save_tokens(
 def client_for(
     directus: DirectusClient, config: Mapping[str, Any], connection: redis.Redis, user_id: str
 ) -> BeatportClient:
-    """A client acting as the DJ, tokens refreshed first if they expire soon; NotConnected if none."""
+    """A client acting as the DJ (NotConnected if none); it refreshes the tokens before a request when
+    they expire within ``REFRESH_MARGIN_S``, or after a 401, one process at a time, and stores them."""
     if not configured(config):
         raise NotConnected("the Beatport integration is off")
     link = get_link(directus, user_id)
@@ -140,18 +142,25 @@ def client_for(
     def store(fresh: Tokens) -> None:
         save_tokens(directus, config, user_id, fresh)
 
+    def stored() -> Tokens | None:
+        current = get_link(directus, user_id)
+        if current is None:
+            raise NotConnected("this DJ disconnected Beatport")
+        return decrypt_tokens(config, current["tokens"])[0]
+
     if old_key:
         store(tokens)  # rotation: re-encrypt under the newest key
-    if tokens.expires_within(REFRESH_MARGIN_S):
-        with connection.lock(f"aidj:beatport:refresh:{user_id}", timeout=60, blocking_timeout=60):
-            link = get_link(directus, user_id)  # another process may have refreshed meanwhile
-            if link is None:
-                raise NotConnected("this DJ disconnected Beatport")
-            tokens, _ = decrypt_tokens(config, link["tokens"])
-            if tokens.expires_within(REFRESH_MARGIN_S):
-                api_client(config, connection, tokens, on_tokens=store).refresh()
-                tokens, _ = decrypt_tokens(config, get_link(directus, user_id)["tokens"])  # type: ignore[index]
-    return api_client(config, connection, tokens, on_tokens=store)
+    # One refresh at a time per DJ, across processes (see BeatportClient.refresh).
+    return api_client(
+        config,
+        connection,
+        tokens,
+        on_tokens=store,
+        refresh_guard=lambda: connection.lock(
+            f"aidj:beatport:refresh:{user_id}", timeout=60, blocking_timeout=60
+        ),
+        stored_tokens=stored,
+    )
 
 
 def disconnect(

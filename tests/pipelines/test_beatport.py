@@ -214,7 +214,9 @@ def test_tokens_are_encrypted_refreshed_before_expiry_and_rotated(
     assert old.access_token not in stored["tokens"] and old.refresh_token not in stored["tokens"]
 
     client = beatport.client_for(stack.service, config, redis_connection(config), owner)
+    client.search_tracks("cola")
     assert client.tokens.access_token != old.access_token  # refreshed: it expired within 5 min
+    assert fake.seen[0] == ("POST", "/v4/auth/o/token/")  # before the request, not after a 401
     fresh, _ = beatport.decrypt_tokens(config, beatport.get_link(stack.service, owner)["tokens"])
     assert fresh == client.tokens and old.refresh_token not in fake.refresh
 
@@ -329,3 +331,16 @@ def test_a_push_that_dies_is_marked_failed_by_its_failure_callback(stack, config
     beatport_push.terminal_failure(set_id, "The job stopped unexpectedly.")
     report = stack.service.get_item("sets", set_id)["beatport_push"]
     assert report["status"] == "failed" and report["error"] == "The job stopped unexpectedly."
+
+
+def test_two_workers_refreshing_one_account_share_one_refresh(stack, config, fake) -> None:
+    """Beatport rotates refresh tokens: the second worker must use the first one's new tokens."""
+    owner = _dj(stack.service)
+    _connect(stack, config, fake, owner)
+    connection = redis_connection(config)
+    one = beatport.client_for(stack.service, config, connection, owner)
+    two = beatport.client_for(stack.service, config, connection, owner)
+    fake.expire_all_access_tokens()
+    assert one.search_tracks("cola") and two.search_tracks("losing it")
+    assert fake.count("POST", "/v4/auth/o/token/") == 1
+    assert one.tokens == two.tokens

@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -91,6 +92,8 @@ class BeatportClient(HttpClient):
         client_secret: str,
         tokens: Tokens | None = None,
         on_tokens: Callable[[Tokens], None] | None = None,
+        refresh_guard: Callable[[], AbstractContextManager[Any]] | None = None,
+        stored_tokens: Callable[[], Tokens | None] | None = None,
         connection: redis.Redis | None = None,
         cache_ttl_s: int = 24 * 3600,
         rate_per_s: float = 5.0,
@@ -110,6 +113,8 @@ class BeatportClient(HttpClient):
         self.client_secret = client_secret
         self.tokens = tokens
         self.on_tokens = on_tokens
+        self.refresh_guard = refresh_guard
+        self.stored_tokens = stored_tokens
         self.connection = connection
         self.cache_ttl_s = cache_ttl_s
         self.refresh_margin_s = refresh_margin_s
@@ -196,12 +201,30 @@ class BeatportClient(HttpClient):
         )
 
     def refresh(self) -> Tokens:
-        """New tokens from the refresh token; BeatportAuthError when the grant is gone."""
-        if self.tokens is None or not self.tokens.refresh_token:
-            raise BeatportAuthError("not connected to Beatport")
-        return self._token(
-            {"grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token}
-        )
+        """New tokens from the refresh token; BeatportAuthError when the grant is gone.
+
+        Beatport rotates refresh tokens, so two processes refreshing one account at once would leave
+        one of them with a dead token. With ``refresh_guard`` (a lock shared by every process) and
+        ``stored_tokens`` (the account's tokens as last stored), a refresh first looks whether another
+        process has just refreshed, and uses those tokens instead.
+        """
+        guard = self.refresh_guard() if self.refresh_guard is not None else nullcontext()
+        with guard:
+            if self.stored_tokens is not None:
+                stored = self.stored_tokens()
+                if (
+                    stored is not None
+                    and self.tokens is not None
+                    and stored.access_token != self.tokens.access_token
+                    and not stored.expires_within(self.refresh_margin_s)
+                ):
+                    self.tokens = stored
+                    return stored
+            if self.tokens is None or not self.tokens.refresh_token:
+                raise BeatportAuthError("not connected to Beatport")
+            return self._token(
+                {"grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token}
+            )
 
     def revoke(self) -> None:
         """Revoke the refresh and access tokens (best effort: an unknown token is fine)."""
