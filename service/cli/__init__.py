@@ -25,9 +25,10 @@ COMMAND_MODULES: dict[str, str] = {
     "backup": "stack",
     "restore": "stack",
     "paddle": "billing",
+    "analyze": "analysis",
 }
 #: Every module that registers commands.
-MODULES: tuple[str, ...] = ("library", "sets", "stack", "billing")
+MODULES: tuple[str, ...] = ("library", "sets", "stack", "billing", "analysis")
 
 
 #: A process older than this when a command runs was not started for the command (a test runner, a

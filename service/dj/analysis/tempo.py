@@ -13,6 +13,7 @@
 3. **Decimals and grid.** Around that tempo (±2 %), the envelope is folded at each candidate period
    and the sharpest fold wins; then each beat's onset peak is located and a weighted straight line
    through (beat number, peak time) gives the period and the phase to a fraction of a frame.
+   A tempo within 0.03 BPM of a whole number is that number (the fit's noise on produced music).
 4. **Downbeat.** Of the four beats of a bar, the one where the sound (band spectrum 100–4,000 Hz)
    rises most from the two beats before to the two beats after, plus a little kick weight, starts the bar: chords, bass notes
    and arrangement sections change on downbeats.
@@ -35,6 +36,8 @@ DOUBLE_RATIO = 0.62
 HALF_TIME_BPM = 76.0
 # The drums' body for the octave choice: snare, bass, the click of the kick (its sub is ambiguous).
 BODY_HZ = (150.0, 2500.0)
+# Produced music is mostly at whole tempos: a fit this close to one is that tempo (fit noise).
+WHOLE_BPM_SNAP = 0.03
 # Spectral flux peaks this early against the true onset (Hann window of 2,048 at 22,050 Hz).
 ONSET_LAG_S = 0.034
 
@@ -214,6 +217,8 @@ def estimate_grid(bands: Bands, music_start_s: float = 0.0) -> Grid | None:
     bpm = _choose_octave(pulse, body_ac, high_ac, fr)
     period, phase = _refine(env, bpm, fr)
     bpm = 60.0 * fr / period
+    if abs(bpm - round(bpm)) <= WHOLE_BPM_SNAP:
+        bpm = float(round(bpm))
     fold, _ = _fold_score(env, period)
     # Confidence: how sharp the fold is (a steady grid) and how prominent the comb's choice was.
     confidence = float(np.clip(0.5 * min(1.0, (fold - 1.0) / 2.0) + 0.5 * prominence, 0.0, 1.0))
