@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 DIRECTUS_FIELDS: dict[str, str] = {f.name: f.directus for f in FIELDS if f.directus}
 # Values a track row carries besides the table's fields.
 TRACK_ROW_FIELDS = ("id", "owner", "file", "file_hash", "format", "bitrate", "sample_rate",
-                    "sources", *DIRECTUS_FIELDS.values())  # fmt: skip
+                    "sources", "analysis", *DIRECTUS_FIELDS.values())  # fmt: skip
+# Values the audio analysis may fill; each has its confidence as ``<name>_confidence`` in ``analysis``.
+ANALYSED_FIELDS = ("bpm", "key", "energy")
 
 
 def to_directus_value(name: str, value: Any) -> Any:
@@ -42,6 +44,18 @@ def track_from_item(item: Mapping[str, Any]) -> Track:
                 log.warning("track %s has an unreadable key %r", item.get("id"), value)
                 value = None
         values[name] = value
+    sources = dict(item.get("sources") or {})
+    analysis = item.get("analysis") if isinstance(item.get("analysis"), Mapping) else {}
+    confidence = {
+        name: float(analysis[f"{name}_confidence"])
+        for name in ANALYSED_FIELDS
+        if sources.get(name) == "analysis"
+        and isinstance(analysis.get(f"{name}_confidence"), int | float)
+    }
     return Track(
-        id=str(item["id"]), path=item.get("path"), sources=dict(item.get("sources") or {}), **values
+        id=str(item["id"]),
+        path=item.get("path"),
+        sources=sources,
+        confidence=confidence,
+        **values,
     )

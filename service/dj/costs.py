@@ -11,8 +11,10 @@ stricter model and how many DJs play (keylock degrades the sound at larger shift
 compares the tagged keys as they are. A key that came from audio detection (source ``analysis``) is
 wrong about 30 % of the time even for the best detector (Mixed In Key: 69.4 % exact on GiantSteps,
 see FACTS.md), so its relation cost is pulled toward the average relation cost:
-``(1 − p)·cost + p·mean`` with ``p = 1 − 0.7^k`` for ``k`` detected keys in the pair. A missing key
-costs the average.
+``(1 − p)·cost + p·mean`` with ``p = 1 − (1 − e_a)(1 − e_b)``, ``e`` a detected key's chance of being
+wrong by its detector's confidence (``Track.confidence["key"]``): 0.15 from 0.7 up, 0.3 (the
+published average) from 0.4 or when no confidence is known, 0.5 below 0.4; 0 for a key from tags or
+the DJ. A missing key costs the average.
 
 **Tempo** (``tempo`` × f(|change %|)), the change compared at ×1, ×2 and ×½ (octave-folded):
 ``f(p) = (p/6)²`` up to 6 % (3 % costs 0.25: still under half a semitone; 6 % costs as much as a
@@ -161,10 +163,10 @@ class _Features:
         self.bpm = np.array([t.bpm if t.bpm and t.bpm > 0 else np.nan for t in tracks], dtype=float)
         self.log2_bpm = np.log2(self.bpm)
         key = np.array([_key_index(t.key) for t in tracks], dtype=np.int64) + 1  # 0: unknown
-        detected = np.array([t.sources.get("key") == DETECTED_SOURCE for t in tracks], dtype=int)
+        trust = np.array([_trust_level(t) for t in tracks], dtype=np.int64)
         # offsets into the flat key table (see _key_table): outgoing part and incoming part
-        self.key_from = key * _KEY_STRIDE_FROM + detected
-        self.key_to = key * _KEY_STRIDE_TO + detected
+        self.key_from = key * _KEY_STRIDE_FROM + trust * _TRUST_LEVELS
+        self.key_to = key * _KEY_STRIDE_TO + trust
         self.energy = np.array(
             [np.nan if t.energy is None else float(t.energy) for t in tracks], dtype=float
         )
@@ -205,13 +207,18 @@ class _Features:
 
 
 _SHIFTS = 13  # semitones a folded tempo change can move a key: −6 … +6
-_KEY_STRIDE_TO = _SHIFTS * 3  # per incoming key: every shift × 0–2 detected keys
+#: Chance a key is wrong per trust level: from tags or the DJ, then detected with high, unknown or
+#: middling, and low confidence (see the module docstring).
+_KEY_ERROR = (0.0, 0.15, DETECTED_KEY_ERROR, 0.5)
+_TRUST_LEVELS = len(_KEY_ERROR)
+_PAIR_TRUST = _TRUST_LEVELS * _TRUST_LEVELS
+_KEY_STRIDE_TO = _SHIFTS * _PAIR_TRUST  # per incoming key: every shift × trust of both keys
 _KEY_STRIDE_FROM = 25 * _KEY_STRIDE_TO  # per outgoing key: 24 keys + unknown
 
 
 @functools.lru_cache(maxsize=1)
 def _key_table() -> np.ndarray:
-    """Key cost of every (outgoing key, incoming key, semitone shift, detected keys) as one flat
+    """Key cost of every (outgoing key, incoming key, semitone shift, trust of both keys) as one flat
     table, so that the cost of a pair is one lookup: unknown keys and detected keys priced as the
     module docstring says."""
     table = _relation_table()
@@ -219,12 +226,25 @@ def _key_table() -> np.ndarray:
     ka = np.arange(-1, 24)[:, None, None, None]
     kb = np.arange(-1, 24)[None, :, None, None]
     shift = np.arange(-6, 7)[None, None, :, None]
-    detected = np.arange(3)[None, None, None, :]
+    error = np.array(_KEY_ERROR)
+    pair_error = (1.0 - (1.0 - error[:, None]) * (1.0 - error[None, :])).ravel()
+    detected = pair_error[None, None, None, :]
     heard = np.where(kb >= 0, (kb % 12 + shift) % 12 + 12 * (kb >= 12), -1)
     known = (ka >= 0) & (heard >= 0)
     rel = np.where(known, table[np.where(known, ka, 0), np.where(known, heard, 0)], mean_cost)
-    p = 1.0 - (1.0 - DETECTED_KEY_ERROR) ** detected
-    return ((1.0 - p) * rel + p * mean_cost).ravel()
+    return ((1.0 - detected) * rel + detected * mean_cost).ravel()
+
+
+def _trust_level(track: Track) -> int:
+    """Index into ``_KEY_ERROR``: 0 for a key from tags or the DJ, 1–3 for a detected one."""
+    if track.sources.get("key") != DETECTED_SOURCE:
+        return 0
+    confidence = track.confidence.get("key")
+    if confidence is None:
+        return 2
+    if confidence >= 0.7:
+        return 1
+    return 2 if confidence >= 0.4 else 3
 
 
 def _energy_cost(e_from: np.ndarray, e_to: np.ndarray, up: float, drop: float) -> np.ndarray:
@@ -257,7 +277,7 @@ def _pair_costs(f: _Features, rows: np.ndarray, cols: np.ndarray, w: CostWeights
         shift = np.zeros(folded.shape, dtype=np.int64)
     else:
         shift = np.round(12.0 * np.where(unknown, 0.0, folded)).astype(np.int64)
-    index = f.key_from[rows] + f.key_to[cols] + 3 * (shift + 6)
+    index = f.key_from[rows] + f.key_to[cols] + _PAIR_TRUST * (shift + 6)
     total += w.key * _key_table()[index]
 
     d = f.energy[cols] - f.energy[rows]  # NaN when unknown: every comparison below is False

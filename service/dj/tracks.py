@@ -64,6 +64,8 @@ class Track:
     energy: int | None = None  # 1–10
     duration_s: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    # For values detected from the audio (source ``analysis``): the detector's confidence, 0–1.
+    confidence: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: the key as ``{camelot, open_key, name}``."""

@@ -26,6 +26,7 @@ from service.dj.pools import merge_entry_and_tags  # the pool loader's precedenc
 from service.dj.tags import AUDIO_EXTENSIONS, TrackTags, read_tags
 from service.integrations.directus import DirectusClient
 from service.jobs import state
+from service.jobs.analysis import queue_after_ingest
 from service.jobs.beatport import after_ingest
 from service.jobs.queue import redis_connection
 from service.track_rows import DIRECTUS_FIELDS, TRACK_ROW_FIELDS, to_directus_value
@@ -323,6 +324,8 @@ def ingest(directus: DirectusClient, playlist: dict[str, Any], progress: state.I
         matched_count=plan.matched,
         problems=[p.to_json() for p in problems],
     )
+    if plan.matched:  # tracks with audio: the analysis fills what tags left empty
+        queue_after_ingest(directus, playlist["id"])
     log.info(
         "playlist %s: %d entries, %d matched files, %d tracks linked, %d problems",
         playlist["id"], len(parsed.entries), plan.matched, len(links), len(problems),

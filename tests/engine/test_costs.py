@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -163,3 +164,16 @@ def test_a_pool_of_one_artist_still_gives_a_set() -> None:
     pool = [track(f"t{i}", artist="Solo", key=k) for i, k in enumerate(["8A", "9A", "10A", "11A"])]
     planned = plan_set(pool, SetRequest(time_budget_s=0.2))
     assert sorted(t.id for t in planned.tracks) == ["t0", "t1", "t2", "t3"]
+
+
+def test_a_detected_keys_confidence_sets_how_far_it_is_trusted() -> None:
+    def detected(key: str, confidence: float | None):
+        t = track("b", key=key, key_source="analysis")
+        return replace(t, confidence={} if confidence is None else {"key": confidence})
+
+    a = track("a", key="8A")
+    clash = {c: cost(a, detected("2A", c)) for c in (0.9, 0.5, None, 0.2)}
+    match = {c: cost(a, detected("8A", c)) for c in (0.9, 0.5, None, 0.2)}
+    assert clash[0.9] > clash[0.5] == clash[None] > clash[0.2]  # a sure clash is avoided more
+    assert match[0.9] < match[0.5] == match[None] < match[0.2]  # a sure match is trusted more
+    assert cost(a, track("b", key="2A")) > clash[0.9]

@@ -198,3 +198,21 @@ def test_an_upload_whose_music_folder_is_no_full_path_is_refused(stack, dj_clien
     )  # fmt: skip
     assert response.status_code == 400 and "not a full path" in response.text
     assert stack.service.count("playlists", {"owner": {"_eq": dj.id}}) == 0
+
+
+def test_the_playlist_page_shows_the_audio_analysis_and_its_progress(stack, dj_client) -> None:
+    dj, browser = dj_client
+    library = make_library(stack.service, dj.id)
+    playlist_id = library["playlist"]
+    stack.service.update_item(
+        "playlists", playlist_id, {"analysis_status": "running", "analysis_progress": 40}
+    )
+    page = browser.get(f"/playlists/{playlist_id}")
+    assert page.status_code == 200
+    assert "Audio analysis" in page.text and 'id="analysis-progress"' in page.text
+    assert f'data-status-url="/playlists/{playlist_id}/analysis-status"' in page.text
+    status = browser.get(f"/playlists/{playlist_id}/analysis-status")
+    assert status.json == {"status": "running", "progress": 40}
+    someone_else = make_library(stack.service, stack.service.create_item(
+        "directus_users", {"email": f"other-{playlist_id}@example.com"})["id"])  # fmt: skip
+    assert browser.get(f"/playlists/{someone_else['playlist']}/analysis-status").status_code == 404

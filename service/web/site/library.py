@@ -164,7 +164,8 @@ def upload() -> Any:
 def playlist(playlist_id: str) -> Any:
     """A playlist's import status, its problem report in plain words, and its tracks."""
     item = owned_or_404("playlists", playlist_id, (*PLAYLIST_FIELDS, "problems", "source_format",
-                                                   "source_file.filename_download", "music_folder"))  # fmt: skip
+                                                   "source_file.filename_download", "music_folder",
+                                                   "analysis_status", "analysis_progress"))  # fmt: skip
     entries = []
     if item["status"] == "done":
         entries = directus().list_items(
@@ -195,6 +196,14 @@ def playlist_status(playlist_id: str) -> Any:
     return jsonify(
         status=item["status"], progress=item.get("progress") or 0, error=item.get("error")
     )
+
+
+@bp.get("/playlists/<playlist_id>/analysis-status")
+@login_required
+def playlist_analysis_status(playlist_id: str) -> Any:
+    """Audio analysis status for its progress bar (polled by status.js)."""
+    item = owned_or_404("playlists", playlist_id, ("analysis_status", "analysis_progress"))
+    return jsonify(status=item.get("analysis_status"), progress=item.get("analysis_progress") or 0)
 
 
 def require_owned_playlist(playlist_id: str | None) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 // Live status for an import or a set being built: poll the status URL, move the progress bar, and
-// reload the page once the work is finished so the results are rendered by the server.
+// reload the page once the work is finished so the results are rendered by the server. A page may
+// hold several (a playlist's import, then the analysis of its audio).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  var box = document.querySelector(".live-status[data-status-url]");
-  if (!box) return;
+  document.querySelectorAll(".live-status[data-status-url]").forEach(watch);
+});
+function watch(box) {
   var status = box.getAttribute("data-status");
   if (status !== "queued" && status !== "running") return;
   var bar = box.querySelector("progress");
@@ -31,4 +33,4 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
   window.setTimeout(poll, delay);
-});
+}
