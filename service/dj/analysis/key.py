@@ -6,9 +6,11 @@
    track's tuning from where its spectral peaks sit against A = 440 Hz (vinyl rips and detuned
    productions are off by up to half a semitone).
 3. **Tonal content.** Each frame is log-compressed and what stands above the median of the
-   surrounding semitones is kept: drums and noise are broadband and drop out, notes are peaks.
-4. **Chroma.** The tonal pitches are folded into 12 pitch classes and summed over the whole track,
-   so frames with more tonal energy weigh more (an EDM track's key is the key of the whole track).
+   surrounding semitones is kept, at spectral peaks only: drums and noise are broadband and drop
+   out, notes are peaks.
+4. **Chroma.** Each pitch gathers its harmonics (subharmonic summation, as in HPCP), then pitches
+   from E2 up are folded into 12 pitch classes and summed over the whole track, so frames with more
+   tonal energy weigh more (an EDM track's key is the key of the whole track).
 5. **Profiles.** The chroma is correlated with a major and a minor profile rotated to all 12 tonics
    (Krumhansl–Kessler: chosen over Temperley's and tonic-weighted variants on the generated corpus,
    see ``bench/analysis.py``). The best key wins; the runner-up is reported, and the confidence grows
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import maximum_filter, median_filter
 from scipy.signal import resample_poly
 
 from service.dj.keys import Key
@@ -32,9 +34,12 @@ _N_FFT = 8192
 _HOP = 4096
 _MIDI_LO, _MIDI_HI = 28, 95  # E1 … B6
 _CHUNK = 256
+# Chroma from E2 up: below, sub-bass and the kick's tail blur more than they tell.
+_CHROMA_LO = 40
+_HARMONIC_WEIGHT = 0.8
 
-# Krumhansl–Kessler probe-tone profiles, tonic first. On the generated corpus they beat Temperley's
-# (with or without a heavier tonic) and a bass-chroma tonic vote: 44/48 against 41/48 at best.
+# Krumhansl–Kessler probe-tone profiles, tonic first. On generated corpora they beat Temperley's
+# (with or without a heavier tonic) and a bass-chroma tonic vote (see ``bench/analysis.py``).
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
@@ -116,11 +121,20 @@ def estimate_key(samples: np.ndarray) -> KeyEstimate | None:
         return None
     logp = np.log1p(pitch * (1e3 / peak))  # 30 dB of range
     tonal = np.maximum(logp - median_filter(logp, size=(13, 1), mode="nearest"), 0.0)
+    # Only spectral peaks along pitch: a note's skirt would leak into the next semitone.
+    tonal = np.where(pitch >= maximum_filter(pitch, size=(3, 1), mode="nearest"), tonal, 0.0)
     per_frame = tonal.sum(axis=0)
     if per_frame.sum() <= 1e-6:
         return None
-    pcs = (np.arange(_MIDI_LO, _MIDI_HI + 1)) % 12
-    chroma = np.bincount(pcs, weights=tonal.sum(axis=1), minlength=12)
+    # Subharmonic summation: each pitch also gathers its 2nd–4th harmonics (weights 0.8^(h−1)), so
+    # a note's overtones (a saw's major third two octaves up) count for the note, not for a key.
+    salience = tonal.copy()
+    for h in (2, 3, 4):
+        shift = round(12 * np.log2(h))
+        salience[:-shift] += _HARMONIC_WEIGHT ** (h - 1) * tonal[shift:]
+    midi = np.arange(_MIDI_LO, _MIDI_HI + 1)
+    keep = midi >= _CHROMA_LO
+    chroma = np.bincount(midi[keep] % 12, weights=salience[keep].sum(axis=1), minlength=12)
     chroma = chroma / chroma.sum()
     scores = _scores(chroma)
     order = np.argsort(scores)[::-1]
