@@ -21,7 +21,7 @@ from service.dj.analysis import Analysis, analyze, analyze_samples
 from service.dj.analysis.decode import SAMPLE_RATE, decode
 from service.dj.analysis.synth import STYLES, render
 from service.dj.keys import Key, parse_key
-from tests.dj.audio import FIXTURES
+from tests.dj.audio import FIXTURES, KINDS, write_audio
 
 RATE = 44100
 
@@ -165,3 +165,12 @@ def test_noise_without_a_pulse_still_gives_a_row() -> None:
     assert result.energy is not None
     assert result.bpm is None or (result.bpm_confidence or 0) < 0.9
     assert math.isfinite(result.duration_s or 0)
+
+
+@pytest.mark.parametrize(
+    "kind", ["mp3", "flac", "ogg", "opus", "m4a-aac", "m4a-alac", "aiff", "wav"]
+)
+def test_every_format_the_tag_reader_accepts_decodes(tmp_path: Path, kind: str) -> None:
+    path = write_audio(tmp_path / f"x{KINDS[kind][0]}", kind, seconds=0.5)
+    samples = decode(path)
+    assert samples.dtype == np.float32 and len(samples) > 0 and np.isfinite(samples).all()
