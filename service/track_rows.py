@@ -52,10 +52,16 @@ def track_from_item(item: Mapping[str, Any]) -> Track:
         if sources.get(name) == "analysis"
         and isinstance(analysis.get(f"{name}_confidence"), int | float)
     }
+    grid = None
+    if not analysis.get("error") and all(
+        isinstance(analysis.get(k), int | float) for k in ("bpm", "first_beat_s")
+    ):
+        grid = (float(analysis["bpm"]), float(analysis["first_beat_s"]))
     return Track(
         id=str(item["id"]),
         path=item.get("path"),
         sources=sources,
         confidence=confidence,
+        beat_grid=grid,
         **values,
     )

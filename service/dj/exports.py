@@ -240,7 +240,12 @@ def to_rekordbox(tracks: Sequence[Track], *, name: str = "AIDJSets set") -> str:
                 text = _text(f.name, value, "rekordbox")
             if text is not None:
                 attrs[f.rekordbox] = text
-        ET.SubElement(collection, "TRACK", attrs)
+        track = ET.SubElement(collection, "TRACK", attrs)
+        if t.beat_grid is not None:  # one grid marker on the first downbeat, 4/4
+            bpm, first = t.beat_grid
+            ET.SubElement(
+                track, "TEMPO", Inizio=f"{first:.3f}", Bpm=f"{bpm:.2f}", Metro="4/4", Battito="1"
+            )
     playlists = ET.SubElement(root, "PLAYLISTS")
     folder = ET.SubElement(playlists, "NODE", Type="0", Name="ROOT", Count="1")
     node = ET.SubElement(folder, "NODE", Name=name, Type="1", KeyType="0", Entries=str(len(tracks)))
@@ -280,6 +285,11 @@ def to_nml(
                 children[element_name].set(attribute, text)
         if "TEMPO" in children:
             children["TEMPO"].set("BPM_QUALITY", "100.000000")
+        if t.beat_grid is not None:  # Traktor's grid marker: a type-4 cue on the first downbeat
+            ET.SubElement(
+                entry, "CUE_V2", NAME="AutoGrid", DISPL_ORDER="0", TYPE="4",
+                START=f"{t.beat_grid[1] * 1000:.6f}", LEN="0.000000", REPEATS="-1", HOTCUE="0",
+            )  # fmt: skip
     ET.SubElement(root, "SETS", ENTRIES="0")
     playlists = ET.SubElement(root, "PLAYLISTS")
     folder = ET.SubElement(playlists, "NODE", TYPE="FOLDER", NAME="$ROOT")

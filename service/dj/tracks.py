@@ -66,6 +66,8 @@ class Track:
     sources: Mapping[str, str] = field(default_factory=dict)
     # For values detected from the audio (source ``analysis``): the detector's confidence, 0–1.
     confidence: Mapping[str, float] = field(default_factory=dict)
+    # The beat grid from the audio analysis: (tempo of the grid, first downbeat in seconds).
+    beat_grid: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: the key as ``{camelot, open_key, name}``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
@@ -23,6 +24,7 @@ from service.dj.exports import (
 )
 from service.dj.pools import load_pool
 from service.dj.scorecard import score_order
+from service.track_rows import track_from_item
 from tests.engine.factories import track
 
 PATHS = [
@@ -393,3 +395,24 @@ def test_a_music_folder_must_be_a_full_path_of_its_computer(text, system, ok) ->
     else:
         with pytest.raises(ValueError, match=r"path|line"):
             check_music_folder(text, system)
+
+
+def test_an_analysed_beat_grid_becomes_each_programs_grid_marker() -> None:
+    analysed = track_from_item(
+        {"id": "g", "path": "/m/g.mp3", "bpm": 125, "key": "8A", "sources": {"bpm": "tag:TBPM"},
+         "analysis": {"bpm": 124.0, "first_beat_s": 0.512, "key_confidence": 0.9, "error": None}}
+    )  # fmt: skip
+    assert analysed.beat_grid == (124.0, 0.512) and analysed.confidence == {}
+    plain = replace(track("p"), beat_grid=None)
+    rb = ET.fromstring(export_set("rekordbox", [analysed, plain]).encode("utf-8"))
+    rows = rb.find("COLLECTION").findall("TRACK")
+    tempo = rows[0].find("TEMPO")
+    assert tempo is not None and tempo.attrib == {
+        "Inizio": "0.512", "Bpm": "124.00", "Metro": "4/4", "Battito": "1"
+    }  # fmt: skip
+    assert rows[1].find("TEMPO") is None
+    nml = ET.fromstring(export_set("nml", [analysed, plain]).encode("utf-8"))
+    entries = nml.find("COLLECTION").findall("ENTRY")
+    cue = entries[0].find("CUE_V2")
+    assert cue is not None and cue.get("TYPE") == "4" and float(cue.get("START")) == 512.0
+    assert entries[1].find("CUE_V2") is None
