@@ -7,6 +7,7 @@ the key, drums-only intro and outro), short so the module stays quick on a share
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from pathlib import Path
 
@@ -174,3 +175,14 @@ def test_every_format_the_tag_reader_accepts_decodes(tmp_path: Path, kind: str) 
     path = write_audio(tmp_path / f"x{KINDS[kind][0]}", kind, seconds=0.5)
     samples = decode(path)
     assert samples.dtype == np.float32 and len(samples) > 0 and np.isfinite(samples).all()
+
+
+def test_a_mix_longer_than_twenty_minutes_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoding = importlib.import_module("service.dj.analysis.decode")  # the module, not the function
+    monkeypatch.setattr(decoding, "MAX_SECONDS", 5)
+    path = tmp_path / "mix.flac"
+    sf.write(str(path), np.zeros(8000 * 6, dtype=np.float32), 8000, format="FLAC")
+    row = analyze(path)
+    assert row.error is not None and "not a track" in row.error

@@ -16,10 +16,13 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-__all__ = ["SAMPLE_RATE", "DecodeError", "decode"]
+__all__ = ["MAX_SECONDS", "SAMPLE_RATE", "DecodeError", "decode"]
 
 #: Analysis sample rate: everything the analysers look at is below 11 kHz.
 SAMPLE_RATE = 22050
+#: Longer audio is a mix or a recording, not a track: refused before decoding (memory grows with
+#: length: about 290 MB at peak for a 6-minute track, so an hour would need gigabytes).
+MAX_SECONDS = 20 * 60
 _BLOCK = 1 << 18
 # Containers libsndfile cannot open; they go to FFmpeg straight away.
 _FFMPEG_ONLY = frozenset({".m4a", ".mp4", ".aac", ".alac"})
@@ -29,9 +32,19 @@ class DecodeError(ValueError):
     """The file holds no audio we can decode; the message says why in a DJ's words."""
 
 
+def _too_long(seconds: float) -> None:
+    if seconds > MAX_SECONDS:
+        raise DecodeError(
+            f"{seconds / 60:.0f} minutes long: longer than {MAX_SECONDS // 60} minutes is a mix "
+            "or a recording, not a track; not analysed"
+        )
+
+
 def _soundfile(path: str) -> tuple[np.ndarray, int]:
     with sf.SoundFile(path) as f:
         rate = f.samplerate
+        if f.frames > 0:
+            _too_long(f.frames / rate)
         parts = [
             block.mean(axis=1) if block.ndim == 2 else block
             for block in f.blocks(blocksize=_BLOCK, dtype="float32", always_2d=True)
@@ -48,6 +61,8 @@ def _ffmpeg(path: str, rate: int) -> tuple[np.ndarray, int]:
             if not container.streams.audio:
                 raise DecodeError("the file has no audio stream")
             stream = container.streams.audio[0]
+            if container.duration:
+                _too_long(container.duration / av.time_base)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
