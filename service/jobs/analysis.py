@@ -175,7 +175,11 @@ def _run_locked(directus: DirectusClient, playlist_id: str) -> str:
     for n, track in enumerate(todo, start=1):
         result = known.get(track["file_hash"])
         if result is None:
-            result = _analyse_file(directus, track)
+            try:
+                result = _analyse_file(directus, track)
+            except DirectusNotFound:  # the file was deleted meanwhile: nothing to analyse
+                log.info("track %s: its file %s is gone", track["id"], track["file"])
+                continue
             known[track["file_hash"]] = result
             analysed += 1
         else:
