@@ -187,8 +187,9 @@ def disconnect(
 def match_changes(track: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
     """The track changes a catalog entry brings: ``beatport_id`` and each missing value.
 
-    A value already on the track (from its tags, the playlist, the analysis or the DJ) is kept, and a
-    field the DJ has set (source ``dj``) is never touched even if empty: that was the DJ's choice.
+    A value already on the track from its tags, the playlist or the DJ is kept, and a field the DJ
+    has set (source ``dj``) is never touched even if empty: that was the DJ's choice. A value the
+    audio analysis guessed gives way to the catalog's, which the label published.
     """
     sources = dict(track.get("sources") or {})
     offered: dict[str, Any] = {
@@ -202,7 +203,9 @@ def match_changes(track: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[
     changes: dict[str, Any] = {"beatport_id": int(summary["id"])}
     for name in FILLABLE:
         value = offered[name]
-        if value in (None, "") or track.get(name) not in (None, "") or sources.get(name) == "dj":
+        guessed = sources.get(name) == "analysis"
+        present = track.get(name) not in (None, "") and not guessed
+        if value in (None, "") or present or sources.get(name) == "dj":
             continue
         changes[name] = value
         sources[name] = SOURCE

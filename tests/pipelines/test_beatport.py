@@ -344,3 +344,22 @@ def test_two_workers_refreshing_one_account_share_one_refresh(stack, config, fak
     assert one.search_tracks("cola") and two.search_tracks("losing it")
     assert fake.count("POST", "/v4/auth/o/token/") == 1
     assert one.tokens == two.tokens
+
+
+def test_the_catalog_replaces_what_the_analysis_guessed_but_never_tags_or_the_dj() -> None:
+    from service.beatport import match_changes
+
+    track = {
+        "bpm": 87.0,
+        "key": "5A",
+        "genre": "Techno",
+        "label": None,
+        "sources": {"bpm": "analysis", "key": "tags", "genre": "dj"},
+    }
+    summary = {"id": 42, "bpm": 174, "key": "6A", "genre": "Drum & Bass", "label": "Hospital"}
+
+    changes = match_changes(track, summary)
+
+    assert changes["bpm"] == 174 and changes["sources"]["bpm"] == "beatport"
+    assert "key" not in changes and "genre" not in changes
+    assert changes["label"] == "Hospital"
