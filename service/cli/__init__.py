@@ -26,9 +26,10 @@ COMMAND_MODULES: dict[str, str] = {
     "restore": "stack",
     "paddle": "billing",
     "analyze": "analysis",
+    "privacy": "privacy",
 }
 #: Every module that registers commands.
-MODULES: tuple[str, ...] = ("library", "sets", "stack", "billing", "analysis")
+MODULES: tuple[str, ...] = ("library", "sets", "stack", "billing", "analysis", "privacy")
 
 
 #: A process older than this when a command runs was not started for the command (a test runner, a

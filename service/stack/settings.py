@@ -81,6 +81,13 @@ def guarded_roles() -> str:
     return role_id("DJ")
 
 
+def privacy_roles() -> str:
+    """The roles that may erase Directus's own copies of a DJ's data (extension aidj-privacy)."""
+    from service.stack.access import role_id
+
+    return role_id("Service")
+
+
 @dataclass(frozen=True)
 class Database:
     """Where Directus keeps its data."""
@@ -240,6 +247,7 @@ class StackSettings:
             "SERVICE_URL": self.site_url,
             "HOOK_SECRET": self.hook_secret,
             "AIDJ_GUARDED_ROLES": guarded_roles(),
+            "AIDJ_PRIVACY_ROLES": privacy_roles(),
             "RATE_LIMITER_STORE": "memory",  # one Directus per local stack
         }
         env.update(self.extra_env)

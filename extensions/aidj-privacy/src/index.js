@@ -1,0 +1,123 @@
+// aidj-privacy: forget a purged DJ in Directus's own tables.
+//
+// Directus copies data on its own: every change through the API leaves a `directus_activity` row
+// (who, from which address, which item) and a `directus_revisions` row (the item's data and the
+// change). Its REST API can read but never delete them, so the service's purge could not keep the
+// privacy policy's promise that nothing naming an erased DJ remains. This hook adds one route:
+//
+//   POST /aidj-privacy/forget  {"user": "<uuid>", "items": ["<id>", ...], "needles": ["<text>", ...]}
+//
+// allowed only to an admin or to a role in AIDJ_PRIVACY_ROLES (the service's role). It deletes the
+// revisions and activity rows made by the user, about the user or any of `items` (ids of the DJ's
+// deleted rows and files), or whose copied data contains one of `needles` (the id, the email), and
+// the user's sessions, notifications and comments. It answers the count per table.
+
+export const ROUTE = '/aidj-privacy/forget';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The request body, checked; a reason string when it is unusable. */
+export function readBody(body) {
+	if (!body || typeof body !== 'object') return 'a JSON object is needed';
+	const { user, items = [], needles = [] } = body;
+	if (typeof user !== 'string' || !UUID.test(user)) return 'user must be a uuid';
+	if (!Array.isArray(items) || items.some((item) => typeof item !== 'string' && typeof item !== 'number'))
+		return 'items must be a list of ids';
+	if (!Array.isArray(needles) || needles.some((n) => typeof n !== 'string' || n.length < 6))
+		return 'needles must be strings of at least 6 characters';
+	return { user, items: [...new Set([user, ...items.map(String)])], needles: [...new Set([user, ...needles])] };
+}
+
+/** True when the caller may ask for erasure. */
+export function allowed(accountability, roles) {
+	if (!accountability) return false;
+	if (accountability.admin === true) return true;
+	return Boolean(accountability.role) && roles.includes(String(accountability.role));
+}
+
+function chunks(list, size = 500) {
+	const out = [];
+	for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+	return out;
+}
+
+/** Delete what Directus keeps about `user`, `items` and `needles`; returns counts per table. */
+export async function forget(database, { user, items, needles }) {
+	return database.transaction(async (trx) => {
+		const activity = new Set();
+		const byUser = await trx('directus_activity').select('id').where('user', user);
+		byUser.forEach((row) => activity.add(row.id));
+		for (const part of chunks(items)) {
+			(await trx('directus_activity').select('id').whereIn('item', part)).forEach((row) => activity.add(row.id));
+		}
+		const revisions = new Set();
+		for (const part of chunks(items)) {
+			(await trx('directus_revisions').select('id', 'activity').whereIn('item', part)).forEach((row) => {
+				revisions.add(row.id);
+				if (row.activity != null) activity.add(row.activity);
+			});
+		}
+		for (const needle of needles) {
+			const like = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+			const rows = await trx('directus_revisions')
+				.select('id', 'activity')
+				.whereRaw("CAST(data AS TEXT) LIKE ? ESCAPE '\\'", [like])
+				.orWhereRaw("CAST(delta AS TEXT) LIKE ? ESCAPE '\\'", [like]);
+			rows.forEach((row) => {
+				revisions.add(row.id);
+				if (row.activity != null) activity.add(row.activity);
+			});
+		}
+		for (const part of chunks([...activity])) {
+			(await trx('directus_revisions').select('id').whereIn('activity', part)).forEach((row) => revisions.add(row.id));
+		}
+		const counts = { directus_revisions: 0, directus_activity: 0 };
+		for (const part of chunks([...revisions])) {
+			// A revision may point at its parent revision: clear those links first.
+			await trx('directus_revisions').whereIn('parent', part).update({ parent: null });
+			counts.directus_revisions += await trx('directus_revisions').whereIn('id', part).delete();
+		}
+		for (const part of chunks([...activity])) {
+			counts.directus_activity += await trx('directus_activity').whereIn('id', part).delete();
+		}
+		counts.directus_sessions = await trx('directus_sessions').where('user', user).delete();
+		counts.directus_notifications = await trx('directus_notifications')
+			.where('recipient', user)
+			.orWhere('sender', user)
+			.delete();
+		counts.directus_comments = await trx('directus_comments').where('user_created', user).delete();
+		return counts;
+	});
+}
+
+/** The hook: registers the route before Directus's own routes (after authentication). */
+export function createPrivacy() {
+	return ({ init }, { env, logger, database }) => {
+		const roles = String(env.AIDJ_PRIVACY_ROLES ?? '')
+			.split(',')
+			.map((role) => role.trim())
+			.filter(Boolean);
+		init?.('routes.before', ({ app }) => {
+			app.post(ROUTE, async (req, res) => {
+				if (!allowed(req.accountability, roles)) {
+					res.status(403).json({ errors: [{ message: 'Forbidden', extensions: { code: 'FORBIDDEN' } }] });
+					return;
+				}
+				const body = readBody(req.body);
+				if (typeof body === 'string') {
+					res.status(400).json({ errors: [{ message: body, extensions: { code: 'INVALID_PAYLOAD' } }] });
+					return;
+				}
+				try {
+					const counts = await forget(database, body);
+					logger.info(`aidj-privacy: forgot one account (${JSON.stringify(counts)})`);
+					res.json({ data: counts });
+				} catch (error) {
+					logger.error(`aidj-privacy: erasure failed: ${error.message}`);
+					res.status(500).json({ errors: [{ message: 'erasure failed', extensions: { code: 'INTERNAL' } }] });
+				}
+			});
+		});
+	};
+}
+
+export default createPrivacy();

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allowed, readBody } from '../src/index.js';
+
+const USER = '6f1c1c6e-3b1d-4a3e-9d55-0d1f2a3b4c5d';
+
+test('only an admin or a listed role may ask for erasure', () => {
+	assert.equal(allowed(null, ['r1']), false);
+	assert.equal(allowed({ role: 'r2', admin: false }, ['r1']), false);
+	assert.equal(allowed({ role: 'r1', admin: false }, ['r1']), true);
+	assert.equal(allowed({ role: null, admin: true }, []), true);
+	assert.equal(allowed({ role: null, admin: false }, []), false);
+});
+
+test('the body names one user by uuid and adds the user to items and needles', () => {
+	assert.equal(typeof readBody({ user: 'nope' }), 'string');
+	assert.equal(typeof readBody({ user: USER, needles: ['abc'] }), 'string');
+	const body = readBody({ user: USER, items: ['a', 7], needles: ['dj@example.com'] });
+	assert.deepEqual(body.items, [USER, 'a', '7']);
+	assert.deepEqual(body.needles, [USER, 'dj@example.com']);
+});
