@@ -27,6 +27,9 @@ PUBLIC_ENDPOINTS = {
     "site.login", "site.logout", "site.forgot_password", "site.reset_password",
     "site.verify_email", "site.resend_verification", "site.privacy", "site.terms", "site.cookies",
     "ops.login", "ops.logout",
+    # The privacy centre's logged-out side: each acts only with a signed link (or mails one).
+    "site.privacy_request_by_email", "site.privacy_confirm", "site.privacy_cancel_deletion",
+    "site.privacy_export_download", "site.unsubscribe",
 }  # fmt: skip
 # Pages for staff only (the RQ dashboard): everyone else is sent to the staff log-in.
 STAFF_BLUEPRINTS = {"rq_dashboard"}
@@ -62,11 +65,15 @@ def owner_items(stack, site_app) -> dict[str, Any]:
     ledger.grant(stack.service, user["id"], 3, ledger.signup_reference(user["id"]))
     owner = DJ(user["id"], email, password)
     library = make_library(stack.service, owner.id)
+    from service import privacy
+
+    request = privacy.open_request(stack.service, "routes-test", owner.id, "access")
     return {
         "owner": owner,
         "set_id": make_done_set(stack.service, owner.id, library),
         "playlist_id": library["playlist"],
         "track_id": library["tracks"][0],
+        "request_id": request["id"],
     }
 
 
@@ -75,6 +82,7 @@ def _fill(rule: Rule, items: dict[str, Any]) -> str:
     values = {
         "set_id": items["set_id"], "playlist_id": items["playlist_id"], "fmt": "m3u8",
         "track_id": items["track_id"],
+        "request_id": items["request_id"],
         # the RQ dashboard's own
         "instance_number": 0, "queue_name": "default", "registry_name": "failed",
         "job_id": "set-generate-x", "per_page": 10, "order": "asc", "page": 1,

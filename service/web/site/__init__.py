@@ -83,6 +83,9 @@ def load_user() -> None:
 
 #: The routes that take a large body (audio uploads), and only from a logged-in DJ.
 LARGE_BODY_ENDPOINTS = frozenset({"site.upload"})
+#: One-click unsubscribe (RFC 8058): the mail provider POSTs without any session; the signed token in
+#: the URL is the only credential, and all it can do is withdraw a consent.
+CSRF_EXEMPT_ENDPOINTS = frozenset({"site.unsubscribe"})
 
 
 @bp.before_request
@@ -95,6 +98,8 @@ def protect_forms() -> None:
     """
     if request.endpoint in LARGE_BODY_ENDPOINTS and g.get("user") is not None:
         request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
+    if request.endpoint in CSRF_EXEMPT_ENDPOINTS:
+        return
     security.check_csrf()
 
 
@@ -189,6 +194,7 @@ def init_site(app: Flask) -> None:
         filters,
         legal,
         library,
+        privacy,
         profile,
         sets,
     )
