@@ -235,3 +235,37 @@ def test_staff_rejecting_a_request_mails_the_reason(stack, site_app, make_dj, mo
     assert notice(req["id"]) == "sent"
     mail = stack.mailbox.wait_for(dj.email, subject_contains="About your privacy request")
     assert "We hold no such record." in mail.get_body(("plain",)).get_content()
+
+
+def test_a_corrected_track_value_gets_source_dj_and_wins_over_tags(
+    stack, site_app, dj_client
+) -> None:
+    dj, browser = dj_client
+    library = make_library(stack.service, dj.id)
+    track_id = library["tracks"][0]
+    assert browser.get(f"/tracks/{track_id}/edit").status_code == 200
+    bad = browser.post(f"/tracks/{track_id}/edit", data={"title": "First Light", "key": "H#", "bpm": "999",
+                                                         "csrf_token": csrf(browser)})  # fmt: skip
+    assert bad.status_code == 400
+    saved = browser.post(f"/tracks/{track_id}/edit", data={
+        "artist": "Lumen Drift", "title": "First Light", "bpm": "124", "key": "E minor", "energy": "5",
+        "genre": "Deep House", "label": "Night Shift", "csrf_token": csrf(browser)})  # fmt: skip
+    assert saved.status_code == 303
+    track = stack.service.get_item(
+        "tracks", track_id, fields=["bpm", "key", "energy", "genre", "label", "sources"]
+    )
+    assert (track["bpm"], track["key"], track["energy"], track["genre"]) == (
+        124,
+        "9A",
+        5,
+        "Deep House",
+    )
+    assert {track["sources"][n] for n in ("bpm", "key", "energy", "genre", "label")} == {"dj"}
+
+    from service.jobs.ingest import _merge_changes
+
+    # A re-import with the file's tags fills gaps only: the DJ's values stay.
+    assert (
+        _merge_changes(track, {"bpm": 122.0, "key": "3A", "sources": {"bpm": "tag", "key": "tag"}})
+        == {}
+    )

@@ -33,6 +33,7 @@ from flask import (
 )
 
 from service import privacy
+from service.dj.keys import KeyParseError, parse_key
 from service.integrations.directus import (
     DirectusAuthError,
     DirectusError,
@@ -45,7 +46,7 @@ from service.privacy.erase import deactivate, restore
 from service.privacy.marketing import set_marketing
 from service.stack.access import role_id
 from service.web import security
-from service.web.site import _UUID, bp, current_user_id, directus, login_required
+from service.web.site import _UUID, bp, current_user_id, directus, login_required, owned_or_404
 from service.web.site.accounts import _EMAIL, NAME_MAX, _limit, anonymous
 
 log = logging.getLogger(__name__)
@@ -369,3 +370,71 @@ def unsubscribe() -> Any:
         )
     return render_template("privacy/message.html", title="Unsubscribed",
                            message="You will receive no more marketing mail from AIDJSets.")  # fmt: skip
+
+
+# -- correcting track values ------------------------------------------------------------------------
+#: The values a DJ corrects, with how each is read from the form (None: the field is cleared).
+CORRECTABLE = ("artist", "title", "bpm", "key", "energy", "genre", "label")
+#: The source of a value the DJ set: it wins over tags, playlists and analysis (ingest never
+#: replaces a stored value, and sets read the stored one).
+DJ_SOURCE = "dj"
+
+
+def read_track_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The corrected values and what is wrong with the form."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in ("artist", "title", "genre", "label"):
+        text = form.get(name, "").strip()
+        if len(text) > 200:
+            errors[name] = "Keep it under 200 characters."
+        values[name] = text or None
+    bpm = form.get("bpm", "").strip().replace(",", ".")
+    if bpm:
+        try:
+            values["bpm"] = round(float(bpm), 2)
+            if not 40 <= values["bpm"] <= 250:
+                raise ValueError
+        except ValueError:
+            errors["bpm"] = "Give a tempo between 40 and 250 BPM."
+    else:
+        values["bpm"] = None
+    key = form.get("key", "").strip()
+    if key:
+        try:
+            values["key"] = parse_key(key).camelot
+        except KeyParseError:
+            errors["key"] = "Give a key such as 8A, Am or A minor."
+    else:
+        values["key"] = None
+    energy = form.get("energy", "").strip()
+    if energy:
+        if energy.isdigit() and 1 <= int(energy) <= 10:
+            values["energy"] = int(energy)
+        else:
+            errors["energy"] = "Give an energy from 1 to 10."
+    else:
+        values["energy"] = None
+    return values, errors
+
+
+@bp.route("/tracks/<track_id>/edit", methods=["GET", "POST"])
+@login_required
+def track_edit(track_id: str) -> Any:
+    """Correct a track's values; each changed value gets source ``dj`` and wins everywhere."""
+    track = owned_or_404("tracks", track_id, ("id", *CORRECTABLE, "sources"))
+    if request.method == "GET":
+        return render_template("privacy/track.html", track=track, errors={}, fields=CORRECTABLE)
+    values, errors = read_track_form(request.form)
+    if errors:
+        return render_template("privacy/track.html", track={**track, **values}, errors=errors,
+                               fields=CORRECTABLE), 400  # fmt: skip
+    changed = {name: value for name, value in values.items() if value != track.get(name)}
+    if changed:
+        sources = dict(track.get("sources") or {})
+        sources.update({name: DJ_SOURCE for name in changed})
+        directus().update_item("tracks", track_id, {**changed, "sources": sources})
+        privacy.audit(directus(), _secret(), "privacy.track_corrected", actor=current_user_id(),
+                      subject=current_user_id(), detail={"fields": sorted(changed)})  # fmt: skip
+        flash("Saved. Your values win over the file's tags and our analysis.", "info")
+    return redirect(url_for("site.track_edit", track_id=track_id), code=303)
