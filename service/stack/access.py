@@ -97,7 +97,48 @@ def apply_access(
         _apply_singleton(client, collection, defaults, plan, check)
     for dashboard in spec.get("insights", []):
         _apply_dashboard(client, dashboard, plan, check)
+    for preset in spec.get("presets", []):
+        _apply_preset(client, preset, plan, check)
     return plan
+
+
+PRESET_FIELDS = (
+    "bookmark",
+    "collection",
+    "role",
+    "layout",
+    "layout_query",
+    "filter",
+    "icon",
+    "color",
+)
+
+
+def _apply_preset(
+    client: DirectusClient, preset: Mapping[str, Any], plan: AccessPlan, check: bool
+) -> None:
+    """A Studio layout or bookmark for a role; found by collection, role and bookmark name (presets
+    have no pinned ids: Directus numbers them)."""
+    wanted = {name: preset.get(name) for name in PRESET_FIELDS}
+    params = {
+        "filter[collection][_eq]": wanted["collection"],
+        "filter[role][_eq]": wanted["role"],
+        "fields": ",".join(("id", *PRESET_FIELDS)),
+    }
+    if wanted["bookmark"]:
+        params["filter[bookmark][_eq]"] = wanted["bookmark"]
+    else:
+        params["filter[bookmark][_null]"] = "true"
+    found = client.call("GET", "/presets", params=params) or []
+    label = wanted["bookmark"] or f"{wanted['collection']} layout"
+    if not found:
+        plan.note(f"create preset {label}")
+        if not check:
+            client.call("POST", "/presets", json=wanted)
+    elif changed := _differences(found[0], wanted, PRESET_FIELDS):
+        plan.note(f"update preset {label}: {', '.join(sorted(changed))}")
+        if not check:
+            client.call("PATCH", f"/presets/{found[0]['id']}", json=changed)
 
 
 def _upsert(

@@ -297,3 +297,17 @@ def test_signed_links_refuse_forgeries_and_other_purposes() -> None:
     assert links.read("key", "export", token) is None
     assert links.read("key", "unsubscribe", token[:-2] + "xx") is None
     assert links.read("key", "confirm", links.make("key", "confirm", "r"), max_age_s=-1) is None
+
+
+def test_staff_see_open_and_overdue_requests_with_their_audit_trail_in_the_studio(stack) -> None:
+    from service.stack.access import load_access, role_id
+
+    staff = role_id("Staff")
+    presets = stack.admin.call("GET", "/presets", params={"filter[collection][_eq]": "privacy_requests",
+                                                         "filter[role][_eq]": staff, "limit": -1})  # fmt: skip
+    by_name = {p["bookmark"]: p for p in presets}
+    assert by_name["Overdue privacy requests"]["filter"]["_and"][1] == {"due_at": {"_lt": "$NOW"}}
+    assert "due_at" in by_name[None]["layout_query"]["tabular"]["fields"]
+    policies = {p["name"]: p for p in load_access()["policies"]}
+    assert policies["Staff"]["permissions"]["audit_log"] == ["read"]
+    assert set(policies["Staff"]["permissions"]["privacy_requests"]) == {"read", "update"}
