@@ -177,6 +177,66 @@ def notice(request_id: str) -> str:
     return "sent"
 
 
+def child_account(request_id: str) -> str:
+    """RQ entry point: staff flagged an account as a child's: purge it at once, no grace, audited.
+
+    Started (through :func:`staff_action`) when staff create a deletion request with
+    ``child_account`` ticked; anything else (another kind, the box not ticked, a request already
+    final) is left alone.
+    """
+    from service.privacy.erase import erase_user
+
+    state.job_logging()
+    config = load_config()
+    directus = state.directus_client(config)
+    secret = str(config["SECRET_KEY"])
+    try:
+        request = privacy.get_request(directus, request_id)
+    except (DirectusNotFound, DirectusForbidden):
+        return "gone"
+    if request["state"] in privacy.FINAL:
+        return f"nothing to do ({request['state']})"
+    if not request.get("child_account") or request["kind"] != "deletion" or not request.get("user"):
+        return "not a child's account"
+    actor = "staff"
+    if not request.get("subject_hash"):  # made in the Studio: complete what open_request records
+        user_id = str(request["user"])
+        due = privacy.parse_time(request.get("date_created")) or privacy.now()
+        directus.update_item(privacy.COLLECTION, request_id, {
+            "subject_hash": privacy.pseudonym(secret, user_id),
+            "due_at": request.get("due_at") or privacy.iso(due + dt.timedelta(days=privacy.DUE_DAYS))})  # fmt: skip
+        privacy.audit(directus, secret, "privacy_request.received", actor=actor, subject=user_id,
+                      request=request_id, detail={"kind": "deletion", "child_account": True})  # fmt: skip
+    if request["state"] == "received":
+        request = privacy.verify(directus, secret, request, "staff", actor=actor)
+    if request["state"] == "verified":
+        request = privacy.transition(directus, secret, request, "in_progress", actor=actor,
+                                     detail={"child_account": True})  # fmt: skip
+    counts = erase_user(directus, redis_connection(config), secret, str(request["user"]), actor=actor,
+                        reason="child")  # fmt: skip
+    privacy.transition(directus, secret, request, "complete", actor=actor,
+                       detail={"purged": True, "child_account": True})  # fmt: skip
+    return f"purged ({sum(counts.values())} rows, files and keys)"
+
+
+def staff_action(request_id: str) -> str:
+    """RQ entry point for what staff do in the Studio (forwarded by the event map): a request created
+    with ``child_account`` ticked purges that account at once; a request set to rejected mails the
+    DJ the reason."""
+    state.job_logging()
+    config = load_config()
+    directus = state.directus_client(config)
+    try:
+        request = privacy.get_request(directus, request_id)
+    except (DirectusNotFound, DirectusForbidden):
+        return "gone"
+    if request.get("child_account") and request["kind"] == "deletion":
+        return child_account(request_id)
+    if request["state"] == "rejected":
+        return notice(request_id)
+    return "nothing to do"
+
+
 def nightly(at: dt.datetime | None = None) -> dict[str, int]:
     """RQ cron entry point: the daily purge (deletions past their grace, expired exports)."""
     state.job_logging()

@@ -47,6 +47,7 @@ VERIFY_METHODS = ("password", "email_link", "operator", "staff")
 REQUEST_FIELDS = [
     "id", "user", "kind", "state", "details", "due_at", "completed_at", "subject_hash",
     "verified_by", "verified_at", "reason", "progress", "export_file", "expires_at", "date_created",
+    "child_account",
 ]  # fmt: skip
 #: The actor of what the service does on its own (jobs, the nightly purge).
 SYSTEM = "system"

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from service import privacy
-from service.jobs.privacy import notice
+from service.jobs.privacy import staff_action
 from service.privacy import links
 from service.privacy.marketing import marketing_mail, recipients
 from tests.site.conftest import csrf, log_in, make_library, new_client, worker_environment
@@ -232,7 +232,7 @@ def test_staff_rejecting_a_request_mails_the_reason(stack, site_app, make_dj, mo
     req = privacy.open_request(stack.service, secret, dj.id, "correction")
     privacy.transition(stack.service, secret, req, "rejected", actor="staff",
                        changes={"reason": "We hold no such record."})  # fmt: skip
-    assert notice(req["id"]) == "sent"
+    assert staff_action(req["id"]) == "sent"  # the Studio's change is forwarded to this job
     mail = stack.mailbox.wait_for(dj.email, subject_contains="About your privacy request")
     assert "We hold no such record." in mail.get_body(("plain",)).get_content()
 

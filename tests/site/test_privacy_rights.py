@@ -310,4 +310,34 @@ def test_staff_see_open_and_overdue_requests_with_their_audit_trail_in_the_studi
     assert "due_at" in by_name[None]["layout_query"]["tabular"]["fields"]
     policies = {p["name"]: p for p in load_access()["policies"]}
     assert policies["Staff"]["permissions"]["audit_log"] == ["read"]
-    assert set(policies["Staff"]["permissions"]["privacy_requests"]) == {"read", "update"}
+    assert set(policies["Staff"]["permissions"]["privacy_requests"]) == {"create", "read", "update"}
+
+
+def test_a_childs_account_flagged_by_staff_is_purged_at_once(
+    stack, site_app, make_dj, monkeypatch
+) -> None:
+    from service.jobs.events import load_event_map
+    from service.jobs.privacy import staff_action
+
+    for name, value in worker_environment(site_app).items():
+        monkeypatch.setenv(name, value)
+    dj = make_dj()
+    make_library(stack.service, dj.id)
+    created = stack.admin.create_item("privacy_requests", {"user": dj.id, "kind": "deletion", "state": "received",
+                                                           "child_account": True})  # fmt: skip
+    forwarded = {
+        (f.event, f.pipeline)
+        for f in load_event_map().forward
+        if f.collection == "privacy_requests"
+    }
+    assert ("items.create", "privacy_staff") in forwarded  # the Studio's save starts the purge
+    assert staff_action(created["id"]).startswith("purged")
+    assert stack.admin.count("directus_users", {"id": {"_eq": dj.id}}) == 0
+    assert stack.admin.count("tracks", {"owner": {"_eq": dj.id}}) == 0
+    done = privacy.get_request(stack.service, created["id"])
+    assert done["state"] == "complete" and done["verified_by"] == "staff"
+    actions = [e["action"] for e in stack.admin.list_items("audit_log", filter={"request": {"_eq": created["id"]}},
+                                                           sort=["id"], limit=-1)]  # fmt: skip
+    assert actions == ["privacy_request.received", "privacy_request.verified", "privacy_request.in_progress",
+                       "privacy_request.complete"]  # fmt: skip
+    assert staff_action(created["id"]).startswith("nothing to do")
