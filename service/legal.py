@@ -40,6 +40,15 @@ LEGAL_SEEDS = (
         "privacy", "Privacy Policy", "2024-12-28", "2024-12-28", LEGAL_SEED_DIR / "privacy.md"
     ),
     LegalSeed("terms", "Terms of Service", "2026-11-27", "2026-11-27", LEGAL_SEED_DIR / "terms.md"),
+    # The policy rewritten to describe what the service does (the privacy centre, real processors,
+    # real retention); the 2024 text stays published for the record.
+    LegalSeed(
+        "privacy",
+        "Privacy Policy",
+        "2026-11-29",
+        "2026-11-29",
+        LEGAL_SEED_DIR / "privacy-2026-11-29.md",
+    ),
 )
 
 

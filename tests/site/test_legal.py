@@ -80,3 +80,20 @@ def test_the_cookie_notice_says_only_a_necessary_cookie_is_used(client) -> None:
     page = client.get("/cookies").text
     assert "strictly necessary" in page and "aidj_session" in page
     assert "No tracking" in client.get("/").text
+
+
+def test_the_privacy_policy_in_force_describes_this_product() -> None:
+    latest = max((s for s in LEGAL_SEEDS if s.slug == "privacy"), key=lambda s: s.effective_date)
+    text = latest.file.read_text(encoding="utf-8")
+    assert latest.version == "2026-11-29"
+    for untrue in (
+        "Privacy Shield",
+        "Analyze website traffic",
+        "Transform SDK",
+        "[email protected]",
+    ):
+        assert untrue not in text
+    for promise in ("aidj_session", "30 days", "7 days", "Paddle", "Gemini", "privacy@aidjsets.example.com",
+                    "one-click unsubscribe"):  # fmt: skip
+        assert promise in text
+    assert render_markdown(text).count("<h2>") == 13
