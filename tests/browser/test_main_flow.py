@@ -189,7 +189,13 @@ def test_every_form_field_has_a_label(stack, site_url, page) -> None:
         ".filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)"
         " && !e.getAttribute('aria-label')).map(e => e.name || e.id)"
     )
-    for path in ("/signup", "/login", "/forgot-password", "/reset-password?token=x"):
+    for path in (
+        "/signup",
+        "/login",
+        "/forgot-password",
+        "/reset-password?token=x",
+        "/privacy/request",
+    ):
         page.goto(f"{site_url}{path}")
         assert page.evaluate(unlabelled_js) == [], path
     page.goto(f"{site_url}/login")
@@ -197,7 +203,8 @@ def test_every_form_field_has_a_label(stack, site_url, page) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Hello Keys").wait_for()
-    for path in ("/playlists/new", f"/sets/new?playlist={library['playlist']}"):
+    for path in ("/playlists/new", f"/sets/new?playlist={library['playlist']}", "/account/privacy",
+                 f"/tracks/{library['tracks'][0]}/edit"):  # fmt: skip
         page.goto(f"{site_url}{path}")
         assert page.evaluate(unlabelled_js) == [], path
     page.goto(f"{site_url}/privacy")
