@@ -8,6 +8,7 @@ sanitised with nh3 before it reaches a page, so a document can never carry a scr
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,39 @@ def current_document(client: DirectusClient, slug: str) -> dict[str, Any] | None
         sort=["-effective_date", "-id"],
         limit=1,
     )
+    return items[0] if items else None
+
+
+def published_versions(client: DirectusClient, slug: str) -> list[dict[str, Any]]:
+    """Every published version of ``slug`` already in effect, newest first, with its dates: each
+    was in force from its effective date until the next one's."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    items = client.list_items(
+        "legal_documents",
+        filter={
+            "slug": {"_eq": slug},
+            "status": {"_eq": "published"},
+            "effective_date": {"_lte": today},
+        },
+        fields=["id", "slug", "title", "version", "effective_date", "material_change"],
+        sort=["-effective_date", "-id"],
+        limit=-1,
+    )
+    for newer, older in itertools.pairwise(items):
+        older["superseded_on"] = newer["effective_date"]
+    return items
+
+
+def document_version(client: DirectusClient, slug: str, version: str) -> dict[str, Any] | None:
+    """One published version of ``slug`` in effect or past, by its version label."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    items = client.list_items(
+        "legal_documents",
+        filter={"slug": {"_eq": slug}, "version": {"_eq": version}, "status": {"_eq": "published"},
+                "effective_date": {"_lte": today}},
+        fields=["id", "slug", "title", "version", "effective_date", "body"],
+        limit=1,
+    )  # fmt: skip
     return items[0] if items else None
 
 

@@ -29,7 +29,7 @@ PUBLIC_ENDPOINTS = {
     "ops.login", "ops.logout",
     # The privacy centre's logged-out side: each acts only with a signed link (or mails one).
     "site.privacy_request_by_email", "site.privacy_confirm", "site.privacy_cancel_deletion",
-    "site.privacy_export_download", "site.unsubscribe",
+    "site.privacy_export_download", "site.unsubscribe", "site.privacy_versions", "site.privacy_version",
 }  # fmt: skip
 # Pages for staff only (the RQ dashboard): everyone else is sent to the staff log-in.
 STAFF_BLUEPRINTS = {"rq_dashboard"}
@@ -84,6 +84,7 @@ def _fill(rule: Rule, items: dict[str, Any]) -> str:
         "set_id": items["set_id"], "playlist_id": items["playlist_id"], "fmt": "m3u8",
         "track_id": items["track_id"],
         "request_id": items["request_id"],
+        "version": "2024-12-28",
         # the RQ dashboard's own
         "instance_number": 0, "queue_name": "default", "registry_name": "failed",
         "job_id": "set-generate-x", "per_page": 10, "order": "asc", "page": 1,

@@ -97,3 +97,28 @@ def test_the_privacy_policy_in_force_describes_this_product() -> None:
                     "one-click unsubscribe"):  # fmt: skip
         assert promise in text
     assert render_markdown(text).count("<h2>") == 13
+
+
+@pytest.mark.stack
+def test_a_published_version_in_effect_is_immutable_and_stays_readable(stack, client) -> None:
+    import requests
+
+    publish_legal_documents(stack.service)
+    old = next(d for d in stack.admin.list_items("legal_documents", filter={"slug": {"_eq": "privacy"},
+               "version": {"_eq": "2024-12-28"}}, limit=1))  # fmt: skip
+    url = f"{stack.settings.directus_url}/items/legal_documents/{old['id']}"
+    for token in (stack.settings.admin_token, stack.settings.service_token):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (
+            requests.patch(
+                url, json={"body": "# Rewritten"}, headers=headers, timeout=10
+            ).status_code
+            == 403
+        )
+        assert requests.delete(url, headers=headers, timeout=10).status_code == 403
+    assert stack.admin.get_item("legal_documents", old["id"])["body"].startswith("# Privacy Policy")
+    page = client.get("/privacy/versions")
+    assert "Version 2024-12-28" in page.text and "until 2026-11-29" in page.text
+    past = client.get("/privacy/versions/2024-12-28")
+    assert past.status_code == 200 and "Privacy Shield" in past.text  # the old text, as it was
+    assert client.get("/privacy/versions/nope").status_code == 404

@@ -11,6 +11,11 @@
 // revisions and activity rows made by the user, about the user or any of `items` (ids of the DJ's
 // deleted rows and files), or whose copied data contains one of `needles` (the id, the email), and
 // the user's sessions, notifications and comments. It answers the count per table.
+//
+// It also keeps published legal texts as they were when they took effect: a `legal_documents`
+// version that is published and in effect (effective_date today or earlier) can be neither changed
+// nor deleted by anyone, so what a DJ accepted stays readable as it was. Staff start a new version
+// ("Save as copy" in the Studio, with a new version and date) and publish that; the old one stays.
 
 export const ROUTE = '/aidj-privacy/forget';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -89,9 +94,57 @@ export async function forget(database, { user, items, needles }) {
 	});
 }
 
-/** The hook: registers the route before Directus's own routes (after authentication). */
-export function createPrivacy() {
-	return ({ init }, { env, logger, database }) => {
+/** The error Directus answers for a refused change, shaped as its own. */
+export function immutableError() {
+	const error = new Error(
+		'This version is published and in effect, so it cannot change: save it as a copy with a new version and date, then publish that.',
+	);
+	error.name = 'DirectusError';
+	error.code = 'FORBIDDEN';
+	error.status = 403;
+	error.extensions = { reason: 'published legal documents are immutable' };
+	return error;
+}
+
+/** True when a legal_documents row is published and in effect on `today` (YYYY-MM-DD). */
+export function inEffect(row, today) {
+	if (!row || row.status !== 'published' || !row.effective_date) return false;
+	return dayOf(row.effective_date) <= today;
+}
+
+/** YYYY-MM-DD of a date column, whether the driver gives a string or a Date (PostgreSQL). */
+export function dayOf(value) {
+	if (value instanceof Date) {
+		const pad = (n) => String(n).padStart(2, '0');
+		return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;
+	}
+	return String(value).slice(0, 10);
+}
+
+function todayUtc() {
+	return new Date().toISOString().slice(0, 10);
+}
+
+/** The hook: the erasure route, and the guard on published legal documents. */
+export function createPrivacy(overrides = {}) {
+	const today = overrides.today ?? todayUtc;
+	return ({ init, filter }, { env, logger, database }) => {
+		const guard = async (keys, context) => {
+			const ids = (Array.isArray(keys) ? keys : [keys]).filter((key) => key !== undefined && key !== null);
+			if (ids.length === 0) return;
+			const rows = await (context?.database ?? database)('legal_documents')
+				.select('id', 'status', 'effective_date')
+				.whereIn('id', ids);
+			if (rows.some((row) => inEffect(row, today()))) throw immutableError();
+		};
+		filter?.('legal_documents.items.update', async (payload, meta, context) => {
+			await guard(meta?.keys, context);
+			return payload;
+		});
+		filter?.('legal_documents.items.delete', async (keys, _meta, context) => {
+			await guard(keys, context);
+			return keys;
+		});
 		const roles = String(env.AIDJ_PRIVACY_ROLES ?? '')
 			.split(',')
 			.map((role) => role.trim())

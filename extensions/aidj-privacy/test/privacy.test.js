@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowed, readBody } from '../src/index.js';
+import { allowed, inEffect, readBody } from '../src/index.js';
 
 const USER = '6f1c1c6e-3b1d-4a3e-9d55-0d1f2a3b4c5d';
 
@@ -18,4 +18,12 @@ test('the body names one user by uuid and adds the user to items and needles', (
 	const body = readBody({ user: USER, items: ['a', 7], needles: ['dj@example.com'] });
 	assert.deepEqual(body.items, [USER, 'a', '7']);
 	assert.deepEqual(body.needles, [USER, 'dj@example.com']);
+});
+
+test('a published legal text is frozen from the day it takes effect', () => {
+	const row = { status: 'published', effective_date: '2026-11-29' };
+	assert.equal(inEffect(row, '2026-11-29'), true);
+	assert.equal(inEffect(row, '2026-11-28'), false);
+	assert.equal(inEffect({ ...row, status: 'draft' }, '2027-01-01'), false);
+	assert.equal(inEffect({ ...row, effective_date: new Date(2026, 10, 29) }, '2026-11-29'), true);
 });
