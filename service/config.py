@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "BEATPORT_CACHE_TTL_S": 86400,  # catalog answers kept in Redis this long
     "BEATPORT_RATE_PER_S": 5.0,  # requests per second to Beatport, shared by every process
     "BEATPORT_BURST": 10,
+    # Privacy centre: the rate of the mail telling every DJ about a material change of a legal text.
+    "LEGAL_MAIL_RATE_PER_S": 5.0,
 }
 
 # Environment variable → config key, where the names differ.

@@ -91,7 +91,7 @@ def current_document(client: DirectusClient, slug: str) -> dict[str, Any] | None
             "status": {"_eq": "published"},
             "effective_date": {"_lte": today},
         },
-        fields=["id", "slug", "title", "version", "effective_date", "body"],
+        fields=["id", "slug", "title", "version", "effective_date", "body", "material_change"],
         sort=["-effective_date", "-id"],
         limit=1,
     )

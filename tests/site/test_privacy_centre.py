@@ -269,3 +269,53 @@ def test_a_corrected_track_value_gets_source_dj_and_wins_over_tags(
         _merge_changes(track, {"bpm": 122.0, "key": "3A", "sources": {"bpm": "tag", "key": "tag"}})
         == {}
     )
+
+
+def test_a_material_change_is_mailed_once_to_every_dj_and_accepted_at_next_log_in(
+    stack, site_app, make_dj, monkeypatch
+) -> None:
+    import datetime as dt
+    import secrets
+
+    from service.jobs import legal
+
+    for name, value in worker_environment(site_app).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEGAL_MAIL_RATE_PER_S", "1000")
+    dj = make_dj()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    changed = stack.admin.create_item("legal_documents", {
+        "slug": "terms", "title": "Terms of Service", "version": f"mc-{secrets.token_hex(3)}", "status": "published",
+        "effective_date": today, "material_change": True, "body": "# Terms\n\nChanged terms."})  # fmt: skip
+    try:
+        assert legal.run(str(changed["id"])).startswith("mailed")
+        stack.mailbox.wait_for(dj.email, subject_contains="We changed our terms of service")
+        assert legal.run(str(changed["id"])) == "mailed 0"  # a retry mails nobody twice
+        assert stack.admin.get_item("legal_documents", changed["id"])["notice_progress"] == 100
+
+        browser = new_client(site_app)
+        login = browser.post(
+            "/login", data={"email": dj.email, "password": dj.password, "csrf_token": csrf(browser)}
+        )
+        assert login.headers["Location"].startswith("/account/accept")
+        assert browser.get("/dashboard").headers["Location"].startswith("/account/accept")
+        assert browser.get("/terms").status_code == 200  # the texts stay readable
+        accepted = browser.post("/account/accept", data={"csrf_token": csrf(browser)})
+        assert accepted.status_code == 303
+        assert browser.get("/dashboard").status_code == 200
+        (record,) = stack.service.list_items("consent_records", filter={"user": {"_eq": dj.id},
+                                             "source": {"_eq": "reacceptance"}}, limit=-1)  # fmt: skip
+        assert (record["document"], record["document_version"], record["granted"]) == (
+            changed["id"], changed["version"], True)  # fmt: skip
+    finally:
+        # Supersede it, so that other tests' DJs are not asked to accept it.
+        seed = next(s for s in legal_seeds() if s.slug == "terms")
+        stack.admin.create_item("legal_documents", {
+            "slug": "terms", "title": seed.title, "version": f"{seed.version}-again-{secrets.token_hex(2)}",
+            "status": "published", "effective_date": today, "body": seed.file.read_text(encoding="utf-8")})  # fmt: skip
+
+
+def legal_seeds():
+    from service.legal import LEGAL_SEEDS
+
+    return LEGAL_SEEDS

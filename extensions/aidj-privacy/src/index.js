@@ -121,6 +121,15 @@ export function dayOf(value) {
 	return String(value).slice(0, 10);
 }
 
+/** Fields the service may still write on a version in effect: the mailing's progress, nothing else. */
+export const BOOKKEEPING = ['notice_progress', 'notified_count'];
+
+/** True when an update changes only bookkeeping fields. */
+export function onlyBookkeeping(payload) {
+	const keys = Object.keys(payload ?? {});
+	return keys.length > 0 && keys.every((key) => BOOKKEEPING.includes(key));
+}
+
 function todayUtc() {
 	return new Date().toISOString().slice(0, 10);
 }
@@ -138,6 +147,7 @@ export function createPrivacy(overrides = {}) {
 			if (rows.some((row) => inEffect(row, today()))) throw immutableError();
 		};
 		filter?.('legal_documents.items.update', async (payload, meta, context) => {
+			if (onlyBookkeeping(payload)) return payload; // the mailing job's progress
 			await guard(meta?.keys, context);
 			return payload;
 		});

@@ -191,6 +191,7 @@ def init_site(app: Flask) -> None:
         accounts,
         beatport,
         billing,
+        consent,
         filters,
         legal,
         library,

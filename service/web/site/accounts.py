@@ -355,7 +355,9 @@ def login() -> Any:
     security.start_session(str(user["id"]), tokens.refresh_token)
     # The sign-up grant comes with the first verified log-in (once: the ledger reference is unique).
     enqueue("signup_grant", user["id"], connection=current_app.extensions["redis"])
-    return redirect(next_path or url_for("site.dashboard"))
+    from service.web.site.consent import after_login  # a changed legal text waits for acceptance
+
+    return redirect(after_login(str(user["id"])) or next_path or url_for("site.dashboard"))
 
 
 def _end_directus_session(refresh_token: str | None) -> None:
