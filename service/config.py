@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "BEATPORT_BURST": 10,
     # Privacy centre: the rate of the mail telling every DJ about a material change of a legal text.
     "LEGAL_MAIL_RATE_PER_S": 5.0,
+    "UPLOAD_RETENTION_DAYS": 365,  # uploaded audio is deleted this long after its last use…
+    "UPLOAD_WARNING_DAYS": 14,  # …and the DJ is mailed this long before
 }
 
 # Environment variable → config key, where the names differ.

@@ -22,7 +22,7 @@ def register(main: click.Group) -> None:
     main.add_command(privacy_group)
 
 
-def _context(env_name: str | None) -> tuple[Any, Any, str]:
+def _context(env_name: str | None, *, with_config: bool = False) -> tuple[Any, Any, Any]:
     """(Directus client, Redis, secret) for the environment's configuration."""
     from service.config import load_config
     from service.jobs.queue import redis_connection
@@ -38,7 +38,8 @@ def _context(env_name: str | None) -> tuple[Any, Any, str]:
         raise click.ClickException(
             "FLASK_SECRET_KEY and DIRECTUS_SERVICE_TOKEN must be set (or use --env)"
         )
-    return directus_client(config), redis_connection(config), str(config["SECRET_KEY"])
+    return (directus_client(config), redis_connection(config),
+            config if with_config else str(config["SECRET_KEY"]))  # fmt: skip
 
 
 def _user_id(directus: Any, email: str) -> str:
@@ -118,11 +119,12 @@ def erase_command(email: str, at_once: bool, env_name: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @env_option
 def purge_command(as_json: bool, env_name: str | None) -> None:
-    """Run the daily purge now: deletions past their grace period, expired export archives."""
-    from service.privacy.erase import purge_due
+    """Run the daily purge now: deletions past their grace period, expired export archives,
+    uploaded audio past its retention."""
+    from service.privacy.retention import nightly
 
-    directus, connection, secret = _context(env_name)
-    counts = purge_due(directus, connection, secret)
+    directus, connection, config = _context(env_name, with_config=True)
+    counts = nightly(directus, connection, config)
     if as_json:
         json.dump(counts, sys.stdout, indent=2)
         click.echo()

@@ -23,7 +23,7 @@ from service.integrations.mail import MailRejected, OutgoingMail, mail_client_fr
 from service.jobs import state
 from service.jobs.queue import redis_connection
 from service.privacy import links
-from service.privacy.erase import EXPORT_FOLDER, purge_due
+from service.privacy.erase import EXPORT_FOLDER
 
 log = logging.getLogger(__name__)
 
@@ -238,11 +238,14 @@ def staff_action(request_id: str) -> str:
 
 
 def nightly(at: dt.datetime | None = None) -> dict[str, int]:
-    """RQ cron entry point: the daily purge (deletions past their grace, expired exports)."""
+    """RQ cron entry point: the daily purge (deletions past their grace, expired exports, uploaded
+    audio past its retention)."""
+    from service.privacy.retention import nightly as enforce_retention
+
     state.job_logging()
     config = load_config()
-    counts = purge_due(
-        state.directus_client(config), redis_connection(config), str(config["SECRET_KEY"]), at=at
+    counts = enforce_retention(
+        state.directus_client(config), redis_connection(config), config, at=at
     )
     log.info("privacy nightly: %s", counts)
     return counts

@@ -341,3 +341,35 @@ def test_a_childs_account_flagged_by_staff_is_purged_at_once(
     assert actions == ["privacy_request.received", "privacy_request.verified", "privacy_request.in_progress",
                        "privacy_request.complete"]  # fmt: skip
     assert staff_action(created["id"]).startswith("nothing to do")
+
+
+def test_uploaded_audio_is_deleted_after_its_retention_and_the_dj_is_warned_first(
+    stack, site_app, site_redis, make_dj
+) -> None:
+    import datetime as dt
+
+    from service.privacy import retention
+
+    rich = _rich_dj(stack, site_app, make_dj)
+    config = {**site_app.config, "UPLOAD_RETENTION_DAYS": 365, "UPLOAD_WARNING_DAYS": 14}
+    audio, source = rich["files"]
+    soon = privacy.now() + dt.timedelta(days=365 - 14 + 1)
+    retention.enforce(stack.service, site_redis, config, at=soon)
+    stack.mailbox.wait_for(rich["dj"].email, subject_contains="uploaded audio will be deleted")
+    warned_twice = len([m for m in stack.mailbox.messages if rich["dj"].email in str(m["To"])
+                        and "will be deleted soon" in str(m["Subject"])])  # fmt: skip
+    retention.enforce(stack.service, site_redis, config, at=soon)
+    assert len([m for m in stack.mailbox.messages if rich["dj"].email in str(m["To"])
+                and "will be deleted soon" in str(m["Subject"])]) == warned_twice == 1  # fmt: skip
+    assert stack.admin.count("directus_files", {"id": {"_eq": audio}}) == 1
+
+    counts = retention.nightly(
+        stack.service, site_redis, config, at=privacy.now() + dt.timedelta(days=366)
+    )
+    assert counts["audio_files_deleted"] >= 1 and "exports_expired" in counts
+    assert stack.admin.count("directus_files", {"id": {"_eq": audio}}) == 0
+    assert (
+        stack.admin.count("directus_files", {"id": {"_eq": source}}) == 1
+    )  # the playlist file stays
+    track = stack.service.get_item("tracks", rich["library"]["tracks"][0], fields=["file", "title"])
+    assert track["file"] is None and track["title"] == "First Light"  # the values stay
