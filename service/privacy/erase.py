@@ -131,6 +131,9 @@ def deactivate(
         "directus_users", user_id, {"status": "suspended", "deletion_requested_at": iso(moment)}
     )
     sessions = end_sessions(connection, user_id)
+    # Directus's own sessions (refresh tokens) end too, not only when they next try to refresh.
+    revoked = directus.call("POST", "/aidj-privacy/revoke", json={"user": user_id}) or {}
+    sessions += int(revoked.get("directus_sessions", 0))
     cancelled = cancel_work(directus, connection, user_id)
     purge_at = moment.replace(microsecond=0) + dt.timedelta(days=GRACE_DAYS)
     return transition(directus, secret, request, "in_progress", actor=actor,

@@ -84,6 +84,13 @@ def test_a_deleted_account_is_locked_until_the_dj_cancels_from_the_email(
     stack, site_app, dj_client, run_jobs
 ) -> None:
     dj, browser = dj_client
+    import json as _json
+
+    from service.web.security import SESSION_PREFIX
+
+    site_redis = site_app.extensions["redis"]
+    with browser.session_transaction() as cookie:
+        record = _json.loads(site_redis.get(SESSION_PREFIX + cookie["sid"]))
     refused = browser.post("/account/privacy/requests",
                            data={"kind": "deletion", "password": dj.password, "csrf_token": csrf(browser)})  # fmt: skip
     assert refused.status_code == 400  # the confirmation box was not ticked
@@ -92,6 +99,10 @@ def test_a_deleted_account_is_locked_until_the_dj_cancels_from_the_email(
                               "csrf_token": csrf(browser)})  # fmt: skip
     assert gone.status_code == 303 and gone.headers["Location"].startswith("/login")
     assert browser.get("/dashboard").status_code == 302  # logged out
+    from service.integrations.directus import DirectusError
+
+    with pytest.raises(DirectusError):  # the Directus session behind the site's is revoked too
+        stack.service.with_token(None).refresh(record["refresh_token"])
     again = new_client(site_app)
     assert again.post("/login", data={"email": dj.email, "password": dj.password,
                                       "csrf_token": csrf(again)}).status_code == 401  # fmt: skip

@@ -18,6 +18,9 @@
 // ("Save as copy" in the Studio, with a new version and date) and publish that; the old one stays.
 
 export const ROUTE = '/aidj-privacy/forget';
+//   POST /aidj-privacy/revoke  {"user": "<uuid>"}: ends every Directus session of the user at once (a
+//   deactivated account), without touching anything else. Same callers.
+export const REVOKE_ROUTE = '/aidj-privacy/revoke';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The request body, checked; a reason string when it is unusable. */
@@ -160,6 +163,19 @@ export function createPrivacy(overrides = {}) {
 			.map((role) => role.trim())
 			.filter(Boolean);
 		init?.('routes.before', ({ app }) => {
+			app.post(REVOKE_ROUTE, async (req, res) => {
+				if (!allowed(req.accountability, roles)) {
+					res.status(403).json({ errors: [{ message: 'Forbidden', extensions: { code: 'FORBIDDEN' } }] });
+					return;
+				}
+				const body = readBody({ user: req.body?.user });
+				if (typeof body === 'string') {
+					res.status(400).json({ errors: [{ message: body, extensions: { code: 'INVALID_PAYLOAD' } }] });
+					return;
+				}
+				const sessions = await database('directus_sessions').where('user', body.user).delete();
+				res.json({ data: { directus_sessions: sessions } });
+			});
 			app.post(ROUTE, async (req, res) => {
 				if (!allowed(req.accountability, roles)) {
 					res.status(403).json({ errors: [{ message: 'Forbidden', extensions: { code: 'FORBIDDEN' } }] });
