@@ -233,6 +233,18 @@ def staff_action(request_id: str) -> str:
     if request.get("child_account") and request["kind"] == "deletion":
         return child_account(request_id)
     if request["state"] == "rejected":
+        # Staff changed the state in the Studio: the audit log records it once, then the DJ is told.
+        secret = str(config["SECRET_KEY"])
+        logged = directus.count(privacy.AUDIT, {"request": {"_eq": request_id},
+                                                "action": {"_eq": "privacy_request.rejected"}})  # fmt: skip
+        if not logged:
+            privacy.audit(directus, secret, "privacy_request.rejected", actor="staff",
+                          subject=str(request["user"]) if request.get("user") else None, request=request_id,
+                          detail={"kind": request["kind"], "by": "studio"})  # fmt: skip
+            if not request.get("completed_at"):
+                directus.update_item(
+                    privacy.COLLECTION, request_id, {"completed_at": privacy.iso(privacy.now())}
+                )
         return notice(request_id)
     return "nothing to do"
 
