@@ -249,6 +249,26 @@ def staff_action(request_id: str) -> str:
     return "nothing to do"
 
 
+#: An export verified or running this long without finishing lost its job (a crash, a lost enqueue).
+EXPORT_STUCK_S = 3600
+
+
+def resume_exports(directus: DirectusClient, connection: Any) -> int:
+    """Enqueue again the exports that were verified but never finished (the job id dedupes)."""
+    from service.jobs.queue import enqueue
+
+    cutoff = privacy.iso(privacy.now() - dt.timedelta(seconds=EXPORT_STUCK_S))
+    stuck = directus.list_items(
+        privacy.COLLECTION,
+        filter={"kind": {"_in": list(EXPORT_KINDS)}, "state": {"_in": ["verified", "in_progress"]},
+                "date_updated": {"_lt": cutoff}},
+        fields=["id"], limit=-1,
+    )  # fmt: skip
+    for request in stuck:
+        enqueue("privacy_export", request["id"], connection=connection)
+    return len(stuck)
+
+
 def nightly(at: dt.datetime | None = None) -> dict[str, int]:
     """RQ cron entry point: the daily purge (deletions past their grace, expired exports, uploaded
     audio past its retention)."""
@@ -256,8 +276,9 @@ def nightly(at: dt.datetime | None = None) -> dict[str, int]:
 
     state.job_logging()
     config = load_config()
-    counts = enforce_retention(
-        state.directus_client(config), redis_connection(config), config, at=at
-    )
+    directus = state.directus_client(config)
+    connection = redis_connection(config)
+    counts = enforce_retention(directus, connection, config, at=at)
+    counts["exports_resumed"] = resume_exports(directus, connection)
     log.info("privacy nightly: %s", counts)
     return counts

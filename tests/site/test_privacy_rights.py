@@ -373,3 +373,18 @@ def test_uploaded_audio_is_deleted_after_its_retention_and_the_dj_is_warned_firs
     )  # the playlist file stays
     track = stack.service.get_item("tracks", rich["library"]["tracks"][0], fields=["file", "title"])
     assert track["file"] is None and track["title"] == "First Light"  # the values stay
+
+
+def test_the_nightly_job_resumes_an_export_whose_job_was_lost(
+    stack, site_app, site_redis, make_dj, run_jobs, monkeypatch
+) -> None:
+    from service.jobs import privacy as privacy_jobs
+
+    secret = _secret(site_app)
+    dj = make_dj()
+    request = privacy.open_request(stack.service, secret, dj.id, "portability")
+    request = privacy.verify(stack.service, secret, request, "password", actor=dj.id)  # …and no job
+    monkeypatch.setattr(privacy_jobs, "EXPORT_STUCK_S", -60)
+    assert privacy_jobs.resume_exports(stack.service, site_redis) >= 1
+    run_jobs()
+    assert privacy.get_request(stack.service, request["id"])["state"] == "complete"
