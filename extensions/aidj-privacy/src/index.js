@@ -115,8 +115,9 @@ export function inEffect(row, today) {
 	return dayOf(row.effective_date) <= today;
 }
 
-/** YYYY-MM-DD of a date column, whether the driver gives a string or a Date (PostgreSQL). */
+/** YYYY-MM-DD of a date column: a string, a Date (PostgreSQL) or milliseconds (SQLite). */
 export function dayOf(value) {
+	if (typeof value === 'number') return new Date(value).toISOString().slice(0, 10);
 	if (value instanceof Date) {
 		const pad = (n) => String(n).padStart(2, '0');
 		return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;

@@ -26,4 +26,5 @@ test('a published legal text is frozen from the day it takes effect', () => {
 	assert.equal(inEffect(row, '2026-11-28'), false);
 	assert.equal(inEffect({ ...row, status: 'draft' }, '2027-01-01'), false);
 	assert.equal(inEffect({ ...row, effective_date: new Date(2026, 10, 29) }, '2026-11-29'), true);
+	assert.equal(inEffect({ ...row, effective_date: Date.UTC(2026, 10, 30) }, '2026-11-29'), false);
 });
