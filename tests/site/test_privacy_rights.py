@@ -388,3 +388,25 @@ def test_the_nightly_job_resumes_an_export_whose_job_was_lost(
     assert privacy_jobs.resume_exports(stack.service, site_redis) >= 1
     run_jobs()
     assert privacy.get_request(stack.service, request["id"])["state"] == "complete"
+
+
+def test_staff_can_only_reject_a_request_with_a_reason_never_run_one(
+    stack, site_app, make_dj
+) -> None:
+    from service.integrations.directus import DirectusForbidden
+
+    dj = make_dj()
+    request = privacy.open_request(stack.service, _secret(site_app), dj.id, "access")
+    for change in (
+        {"state": "complete"},
+        {"state": "verified"},
+        {"state": "rejected"},
+        {"user": None},
+    ):
+        with pytest.raises(DirectusForbidden):
+            stack.admin.update_item("privacy_requests", request["id"], change)
+    assert privacy.get_request(stack.service, request["id"])["state"] == "received"
+    stack.admin.update_item(
+        "privacy_requests", request["id"], {"state": "rejected", "reason": "Duplicate."}
+    )
+    assert privacy.get_request(stack.service, request["id"])["state"] == "rejected"

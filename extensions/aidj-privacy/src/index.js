@@ -12,6 +12,9 @@
 // deleted rows and files), or whose copied data contains one of `needles` (the id, the email), and
 // the user's sessions, notifications and comments. It answers the count per table.
 //
+// Only the service moves a privacy request through its states: anyone else (staff in the Studio, the
+// admin) may only set an open request to rejected with a reason, so nothing runs unverified.
+//
 // It also keeps published legal texts as they were when they took effect: a `legal_documents`
 // version that is published and in effect (effective_date today or earlier) can be neither changed
 // nor deleted by anyone, so what a DJ accepted stays readable as it was. Staff start a new version
@@ -115,6 +118,34 @@ export function inEffect(row, today) {
 	return dayOf(row.effective_date) <= today;
 }
 
+/** Fields anyone but the service may change on a privacy request: reject it, with a reason. */
+export const STAFF_FIELDS = ['state', 'reason'];
+
+/** Why a change to privacy requests by someone other than the service is refused (null: allowed). */
+export function staffChangeRefusal(payload, existing) {
+	const keys = Object.keys(payload ?? {});
+	if (keys.some((key) => !STAFF_FIELDS.includes(key)))
+		return 'Only the service moves a privacy request; staff may set it to Rejected with a reason.';
+	if ('state' in payload && payload.state !== 'rejected')
+		return 'Only the service moves a privacy request; staff may set it to Rejected with a reason.';
+	const finals = ['complete', 'rejected', 'cancelled'];
+	if ('state' in payload && existing.some((row) => finals.includes(row.state)))
+		return 'This request is already closed.';
+	const reason = 'reason' in payload ? payload.reason : null;
+	if ('state' in payload && !(reason && String(reason).trim()) && existing.some((row) => !row.reason))
+		return 'Give a reason: the DJ is mailed it.';
+	return null;
+}
+
+function refused(message) {
+	const error = new Error(message);
+	error.name = 'DirectusError';
+	error.code = 'FORBIDDEN';
+	error.status = 403;
+	error.extensions = { reason: message };
+	return error;
+}
+
 /** YYYY-MM-DD of a date column: a string, a Date (PostgreSQL) or milliseconds (SQLite). */
 export function dayOf(value) {
 	if (typeof value === 'number') return new Date(value).toISOString().slice(0, 10);
@@ -153,6 +184,17 @@ export function createPrivacy(overrides = {}) {
 		filter?.('legal_documents.items.update', async (payload, meta, context) => {
 			if (onlyBookkeeping(payload)) return payload; // the mailing job's progress
 			await guard(meta?.keys, context);
+			return payload;
+		});
+		filter?.('privacy_requests.items.update', async (payload, meta, context) => {
+			const who = context?.accountability;
+			if (!who || allowed({ ...who, admin: false }, roles)) return payload; // the service (or Directus itself)
+			const ids = (meta?.keys ?? []).filter((key) => key !== undefined && key !== null);
+			const existing = ids.length
+				? await (context?.database ?? database)('privacy_requests').select('id', 'state', 'reason').whereIn('id', ids)
+				: [];
+			const reason = staffChangeRefusal(payload, existing);
+			if (reason) throw refused(reason);
 			return payload;
 		});
 		filter?.('legal_documents.items.delete', async (keys, _meta, context) => {

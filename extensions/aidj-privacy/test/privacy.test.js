@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowed, inEffect, readBody } from '../src/index.js';
+import { allowed, inEffect, readBody, staffChangeRefusal } from '../src/index.js';
 
 const USER = '6f1c1c6e-3b1d-4a3e-9d55-0d1f2a3b4c5d';
 
@@ -27,4 +27,14 @@ test('a published legal text is frozen from the day it takes effect', () => {
 	assert.equal(inEffect({ ...row, status: 'draft' }, '2027-01-01'), false);
 	assert.equal(inEffect({ ...row, effective_date: new Date(2026, 10, 29) }, '2026-11-29'), true);
 	assert.equal(inEffect({ ...row, effective_date: Date.UTC(2026, 10, 30) }, '2026-11-29'), false);
+});
+
+test('staff may only reject an open request, with a reason', () => {
+	const open = [{ state: 'received', reason: null }];
+	assert.equal(staffChangeRefusal({ state: 'rejected', reason: 'No such record.' }, open), null);
+	assert.match(staffChangeRefusal({ state: 'rejected' }, open), /reason/);
+	assert.match(staffChangeRefusal({ state: 'complete' }, open), /Only the service/);
+	assert.match(staffChangeRefusal({ user: null }, open), /Only the service/);
+	assert.match(staffChangeRefusal({ state: 'rejected', reason: 'x' }, [{ state: 'complete' }]), /closed/);
+	assert.equal(staffChangeRefusal({ reason: 'typo fixed' }, open), null);
 });
