@@ -177,6 +177,21 @@ def notice(request_id: str) -> str:
     return "sent"
 
 
+def record_staff_request(directus: DirectusClient, secret: str, request: dict[str, Any]) -> None:
+    """A request staff created in the Studio gets what :func:`privacy.open_request` records: the
+    subject's pseudonym, the due date and the audit entry (once)."""
+    if request.get("subject_hash") or not request.get("user"):
+        return
+    user_id = str(request["user"])
+    due = privacy.parse_time(request.get("date_created")) or privacy.now()
+    directus.update_item(privacy.COLLECTION, request["id"], {
+        "subject_hash": privacy.pseudonym(secret, user_id),
+        "due_at": request.get("due_at") or privacy.iso(due + dt.timedelta(days=privacy.DUE_DAYS))})  # fmt: skip
+    privacy.audit(directus, secret, "privacy_request.received", actor="staff", subject=user_id,
+                  request=str(request["id"]), detail={"kind": request["kind"],
+                  "child_account": bool(request.get("child_account"))})  # fmt: skip
+
+
 def child_account(request_id: str) -> str:
     """RQ entry point: staff flagged an account as a child's: purge it at once, no grace, audited.
 
@@ -199,14 +214,7 @@ def child_account(request_id: str) -> str:
     if not request.get("child_account") or request["kind"] != "deletion" or not request.get("user"):
         return "not a child's account"
     actor = "staff"
-    if not request.get("subject_hash"):  # made in the Studio: complete what open_request records
-        user_id = str(request["user"])
-        due = privacy.parse_time(request.get("date_created")) or privacy.now()
-        directus.update_item(privacy.COLLECTION, request_id, {
-            "subject_hash": privacy.pseudonym(secret, user_id),
-            "due_at": request.get("due_at") or privacy.iso(due + dt.timedelta(days=privacy.DUE_DAYS))})  # fmt: skip
-        privacy.audit(directus, secret, "privacy_request.received", actor=actor, subject=user_id,
-                      request=request_id, detail={"kind": "deletion", "child_account": True})  # fmt: skip
+    record_staff_request(directus, secret, request)
     if request["state"] == "received":
         request = privacy.verify(directus, secret, request, "staff", actor=actor)
     if request["state"] == "verified":
@@ -232,6 +240,8 @@ def staff_action(request_id: str) -> str:
         return "gone"
     if request.get("child_account") and request["kind"] == "deletion":
         return child_account(request_id)
+    if request["state"] not in privacy.FINAL:
+        record_staff_request(directus, str(config["SECRET_KEY"]), request)
     if request["state"] == "rejected":
         # Staff changed the state in the Studio: the audit log records it once, then the DJ is told.
         secret = str(config["SECRET_KEY"])

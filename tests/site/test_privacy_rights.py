@@ -410,3 +410,25 @@ def test_staff_can_only_reject_a_request_with_a_reason_never_run_one(
         "privacy_requests", request["id"], {"state": "rejected", "reason": "Duplicate."}
     )
     assert privacy.get_request(stack.service, request["id"])["state"] == "rejected"
+
+
+def test_a_request_staff_record_in_the_studio_gets_its_due_date_and_audit_entry(
+    stack, site_app, make_dj, monkeypatch
+) -> None:
+    from service.jobs.privacy import staff_action
+
+    for name, value in worker_environment(site_app).items():
+        monkeypatch.setenv(name, value)
+    dj = make_dj()
+    made = stack.admin.create_item(
+        "privacy_requests", {"user": dj.id, "kind": "correction", "state": "received"}
+    )
+    staff_action(made["id"])
+    staff_action(made["id"])  # a repeated delivery adds nothing
+    recorded = privacy.get_request(stack.service, made["id"])
+    assert (
+        recorded["subject_hash"] == privacy.pseudonym(_secret(site_app), dj.id)
+        and recorded["due_at"]
+    )
+    trail = stack.admin.list_items("audit_log", filter={"request": {"_eq": made["id"]}}, limit=-1)
+    assert [e["action"] for e in trail] == ["privacy_request.received"]
