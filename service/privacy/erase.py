@@ -13,7 +13,8 @@ the grace period.
 - ``consent_records``: kept as the minimal proof of consent the law needs (purpose, legal basis,
   granted or withdrawn, document version, time), the user replaced by a keyed hash;
 - ``token_ledger``: kept for financial law, the owner replaced by a keyed hash, references naming the
-  DJ rewritten with it; ``privacy_requests``: kept the same way (who asked is the hash);
+  DJ rewritten with it; Paddle events and subscriptions keep their figures and lose the DJ
+  (``billing.forget_user``); ``privacy_requests``: kept the same way (who asked is the hash);
 - ``usage_events`` of the DJ: deleted;
 - Redis: sessions, rate-limit counters of the address, item locks, job records naming the DJ;
 - the ``directus_users`` row, then Directus's own activity and revision rows that copy any of this
@@ -285,6 +286,11 @@ def erase_user(
         + [str(r["id"]) for r in ledger]
         + [str(r["id"]) for r in mine]
     )
+
+    # Payment events and subscriptions: the figures stay, the link to the person goes (billing's rule).
+    from service import billing
+
+    counts["payment_records_unlinked"] = billing.forget_user(directus, user_id)
 
     # Raw usage events (keyed by the usage pseudonym).
     events = _ids(directus, "usage_events", {"actor": {"_eq": usage.actor(secret, user_id)}})

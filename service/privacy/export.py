@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 PROFILE_FIELDS = ["id", "email", "display_name", "first_name", "last_name", "language", "status",
                   "age_confirmed", "marketing_opt_in", "email_verified_at", "deletion_requested_at",
-                  "last_access"]  # fmt: skip
+                  "last_access", "music_folder_macos", "music_folder_windows"]  # fmt: skip
 DESCRIPTIONS = {
     "profile.json": "Your account: email, display name, marketing preference, verification and status.",
     "consents.json": "Every consent you gave or withdrew: purpose, legal basis, document version, time.",
@@ -37,6 +37,7 @@ DESCRIPTIONS = {
     "tracks.json": "Your tracks with every value (artist, title, BPM, key, energy…) and where each came from.",
     "sets.json": "Your sets: parameters, score card, notes, and each transition in play order.",
     "ledger.json": "Your token ledger: every grant, purchase, charge and refund.",
+    "subscriptions.json": "Your subscription as Paddle last told us (plan, status, billing period).",
     "privacy_requests.json": "Your privacy requests and their history.",
     "sets/": "Each finished set as extended M3U8 and Rekordbox XML.",
     "files/": "Every file you uploaded, by upload.",
@@ -69,10 +70,16 @@ def collect(directus: DirectusClient, user_id: str) -> dict[str, Any]:
             sort=["position"]))  # fmt: skip
     ledger = list(directus.iter_items("token_ledger", filter={"owner": {"_eq": user_id}},
                                       fields=["id", "delta", "reason", "reference", "date_created"]))  # fmt: skip
+    subscriptions = list(
+        directus.iter_items("subscriptions", filter={"user": {"_eq": user_id}}, fields=["*"])
+    )
+    for sub in subscriptions:  # Paddle's personal links are for the DJ's browser, not an archive
+        sub.pop("cancel_url", None)
+        sub.pop("update_payment_method_url", None)
     requests = list(directus.iter_items("privacy_requests", filter={"user": {"_eq": user_id}},
                                         fields=[*REQUEST_FIELDS, "log"]))  # fmt: skip
     return {"profile": profile, "consents": consents, "playlists": playlists, "tracks": tracks,
-            "sets": sets, "ledger": ledger, "privacy_requests": requests}  # fmt: skip
+            "sets": sets, "ledger": ledger, "subscriptions": subscriptions, "privacy_requests": requests}  # fmt: skip
 
 
 def uploaded_files(directus: DirectusClient, user_id: str, playlists: list[dict[str, Any]],
@@ -125,6 +132,7 @@ def build_archive(
     entries: dict[str, str] = {}
     names = {"profile": "profile.json", "consents": "consents.json", "playlists": "playlists.json",
              "tracks": "tracks.json", "sets": "sets.json", "ledger": "ledger.json",
+             "subscriptions": "subscriptions.json",
              "privacy_requests": "privacy_requests.json"}  # fmt: skip
     manifest: dict[str, Any] = {"format_version": FORMAT_VERSION, "made_at": made,
                                 "schema_version": snapshot_version(), "user": user_id, "files": []}  # fmt: skip

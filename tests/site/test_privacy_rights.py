@@ -217,6 +217,7 @@ def test_a_dj_can_download_everything_we_hold_about_them(
         ("token_ledger", "ledger.json", {"owner": {"_eq": dj}}),
         ("consent_records", "consents.json", {"user": {"_eq": dj}}),
         ("privacy_requests", "privacy_requests.json", {"user": {"_eq": dj}}),
+        ("subscriptions", "subscriptions.json", {"user": {"_eq": dj}}),
     ):
         expected = {
             str(i["id"])
