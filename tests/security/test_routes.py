@@ -74,7 +74,6 @@ def owner_items(stack, site_app) -> dict[str, Any]:
         "playlist_id": library["playlist"],
         "track_id": library["tracks"][0],
         "request_id": request["id"],
-        "track_id": library["tracks"][0],
     }
 
 
