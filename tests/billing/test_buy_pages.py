@@ -127,3 +127,16 @@ def test_a_dj_without_a_subscription_has_no_portal_to_open(dj_client, paddle) ->
     assert (
         browser.post("/subscription/portal", data={"csrf_token": csrf(browser)}).status_code == 404
     )
+
+
+def test_a_credit_that_lands_before_the_thank_you_page_still_shows_as_arrived(
+    dj_client, paddle, catalogue
+) -> None:
+    _dj, browser = dj_client
+    page = browser.get("/tokens")
+    assert "/tokens?paid=1&amp;was=3" in page.text  # the balance when checkout opened
+
+    thanks = browser.get("/tokens?paid=1&was=3").text  # the credit is not in yet: 3 == 3
+    assert 'data-awaiting="3"' in thanks
+    earlier = browser.get("/tokens?paid=1&was=0").text  # it landed before the page: 3 != 0
+    assert 'data-awaiting="0"' in earlier

@@ -96,9 +96,14 @@ def tokens() -> Any:
     history = ledger.history(
         client, owner, limit=HISTORY_PAGE + 1, offset=(page - 1) * HISTORY_PAGE
     )
+    balance = ledger.balance(client, owner)
+    # The balance when checkout opened comes back in the success URL: a credit that lands before
+    # this page renders is still told apart from "not yet".
+    was = request.args.get("was", type=int)
     return _checkout_page(
         "billing/tokens.html",
-        balance=ledger.balance(client, owner),
+        balance=balance,
+        awaiting=balance if was is None else was,
         packs=billing.catalogue(client, "pack"),
         history=history[:HISTORY_PAGE],
         page=page,
