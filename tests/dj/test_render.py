@@ -1,0 +1,124 @@
+"""Rendering transitions: beat alignment, tempo, loudness, no clipping, plain crossfade without a grid.
+
+Click tracks (a short pulse on every beat) make the beats exactly measurable; the rendered music of
+``service.dj.analysis.synth`` checks loudness and peaks on music-like material. Short tracks keep the
+module quick.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from scipy.signal import find_peaks
+
+from service.dj.analysis.synth import render
+from service.dj.keys import Key
+from service.dj.render import RATE, TARGET_LUFS, Track, loudness, prepare, preview, transition
+from service.dj.render.loudness import k_weighting
+
+
+def clicks(bpm: float, first_s: float, seconds: float) -> np.ndarray:
+    """Stereo pulses on every beat from ``first_s``, over a little noise."""
+    audio = 0.01 * np.random.default_rng(1).standard_normal((round(seconds * RATE), 2))
+    pulse = np.hanning(20)[:, None] * 0.8
+    t = first_s
+    while t < seconds - 0.01:
+        i = round(t * RATE)
+        audio[i : i + 20] += pulse
+        t += 60.0 / bpm
+    return audio.astype(np.float32)
+
+
+def pulses(stem: np.ndarray) -> np.ndarray:
+    level = np.abs(stem).max(axis=1)
+    found, _ = find_peaks(level, height=0.1 * level.max(), distance=int(0.2 * RATE))
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def music(bpm: float, camelot: int, seed: int) -> Track:
+    r = render(
+        "house", bpm, Key.from_camelot(camelot, "A"), intro_bars=2, main_bars=12, outro_bars=2,
+        seed=seed, lead_in_s=0.25,
+    )  # fmt: skip
+    stereo = np.repeat(r.audio[:, None], 2, axis=1)
+    return Track(stereo, r.bpm, r.first_downbeat_s + 0.25)
+
+
+def test_loudness_of_a_sine_follows_bs1770() -> None:
+    # BS.1770: a 997 Hz sine at full scale in one channel reads −3.01 LKFS; the 48 kHz
+    # K-weighting coefficients are the standard's.
+    for rate in (44100, 48000):
+        t = np.arange(5 * rate) / rate
+        assert loudness(np.sin(2 * np.pi * 997 * t), rate) == pytest.approx(-3.01, abs=0.05)
+        stereo = 0.1 * np.stack([np.sin(2 * np.pi * 997 * t)] * 2, axis=1)
+        assert loudness(stereo, rate) == pytest.approx(-20.0, abs=0.05)
+    np.testing.assert_allclose(
+        k_weighting(48000)[:, [0, 1, 2, 4, 5]],
+        [
+            [1.53512485958697, -2.69169618940638, 1.19839281085285, -1.69065929318241,
+             0.73248077421585],
+            [1.0, -2.0, 1.0, -1.99004745483398, 0.99007225036621],
+        ],
+        atol=1e-9,
+    )  # fmt: skip
+
+
+def test_incoming_beats_land_on_outgoing_beats_at_the_outgoing_tempo() -> None:
+    a = Track(clicks(124.0, 0.5, 60.0), 124.0, 0.5)
+    b = Track(clicks(128.0, 0.3, 60.0), 128.0, 0.3)
+    deck = prepare(a)
+    tr = transition(deck, b, bars=8)
+    assert tr.beatmatched and tr.note == ""
+    audio, lead, stem_a, stem_b = preview(deck, tr, stems=True)
+    assert 30 * RATE <= len(audio) <= 60 * RATE
+    # Bar 1 of B on a downbeat of A at a phrase boundary of A.
+    bar_a = 4 * 60 / 124 * RATE
+    bars_in = (tr.start - 0.5 * RATE) / bar_a
+    assert bars_in == pytest.approx(round(bars_in), abs=1e-3) and round(bars_in) % 8 == 0
+    blend = slice(lead, lead + tr.length)
+    beats_b = pulses(stem_b[blend])
+    beat_a = 60 / 124 * RATE
+    grid_a = np.arange(0, tr.length, beat_a)  # A's beats in the blend: its start is on a downbeat
+    assert len(beats_b) >= 24
+    offsets = [np.min(np.abs(grid_a - p)) for p in beats_b]
+    assert max(offsets) / RATE < 0.010
+    # A's own pulses before the blend sit on the same grid (the grid is where the audio says).
+    beats_a = pulses(stem_a[:lead]) - lead
+    assert len(beats_a) >= 8
+    assert max(abs(p / beat_a - round(p / beat_a)) * beat_a for p in beats_a) / RATE < 0.010
+    # B plays at A's tempo within 0.1 %.
+    measured = 60 * RATE / np.diff(beats_b).mean()
+    assert measured == pytest.approx(124.0, rel=0.001)
+    assert tr.speed == pytest.approx(124 / 128)
+
+
+def test_music_is_loudness_matched_and_never_clips() -> None:
+    quiet = music(124.0, 8, 1)
+    quiet = Track(quiet.audio * np.float32(0.2), quiet.bpm, quiet.first_beat_s)
+    loud = music(126.0, 9, 2)
+    deck = prepare(quiet)
+    tr = transition(deck, loud, bars=4)
+    assert tr.beatmatched
+    audio, lead = preview(deck, tr, seconds=30.0)
+    assert np.abs(audio).max() < 1.0
+    before = audio[:lead]
+    after = audio[lead + tr.length :]
+    assert loudness(before, RATE) == pytest.approx(TARGET_LUFS, abs=1.0)
+    assert loudness(after, RATE) == pytest.approx(TARGET_LUFS, abs=1.0)
+
+
+def test_a_track_without_a_grid_gets_a_plain_crossfade_and_says_so() -> None:
+    a = Track(clicks(124.0, 0.5, 40.0), 124.0, 0.5)
+    b = Track(clicks(128.0, 0.3, 40.0))  # no grid
+    deck = prepare(a)
+    tr = transition(deck, b)
+    assert not tr.beatmatched and "no beat grid" in tr.note
+    assert tr.speed == 1.0
+    far = Track(clicks(90.0, 0.3, 40.0), 90.0, 0.3)
+    tr = transition(deck, far)
+    assert not tr.beatmatched and "too far apart" in tr.note
+    audio, _lead = preview(deck, tr)
+    assert np.abs(audio).max() < 1.0
