@@ -1,4 +1,5 @@
-"""``aidj set build|score|costs``: plan a set from a pool, score an order, show the cost matrix.
+"""``aidj set build|score|costs``: plan a set from a pool, score an order, show the cost matrix
+(``aidj set render`` lives in :mod:`service.cli.render`).
 
 The shapes of ``--format json`` (build), ``score --json`` and ``costs --json`` are a contract other
 tools read. Exit status: 0 on success, 2 when the input or the request cannot be used (the reason on
@@ -433,4 +434,7 @@ def costs_command(
 
 def register(main: click.Group) -> None:
     """Attach ``aidj set`` to the command group."""
+    from service.cli.render import render_command
+
+    set_group.add_command(render_command)
     main.add_command(set_group)
