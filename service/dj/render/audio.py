@@ -72,6 +72,9 @@ def ride(audio: np.ndarray, start: float, speed_from: float, speed_to: float, n:
     for the few bars the ride lasts."""
     speeds = np.linspace(speed_from, speed_to, n, endpoint=False)
     positions = start + np.concatenate(([0.0], np.cumsum(speeds[:-1])))
+    first = max(int(start), 0)
+    audio = audio[first : int(positions[-1]) + 2] if n else audio[:0]
+    positions = positions - first
     index = np.arange(len(audio))
     return np.stack(
         [np.interp(positions, index, audio[:, c], right=0.0) for c in range(audio.shape[1])], axis=1

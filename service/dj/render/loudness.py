@@ -39,18 +39,27 @@ def k_weighting(rate: int) -> np.ndarray:
 
 
 def loudness(samples: np.ndarray, rate: int) -> float:
-    """Integrated loudness of ``samples`` (mono, or frames × channels) in LUFS."""
-    x = np.asarray(samples, dtype=np.float64)
+    """Integrated loudness of ``samples`` (mono, or frames × channels) in LUFS.
+
+    Filtered in chunks per channel, so memory stays a few times one chunk whatever the length."""
+    x = np.asarray(samples)
     if x.ndim == 1:
         x = x[:, None]
     block, hop = round(0.4 * rate), round(0.1 * rate)
+    hops = len(x) // hop
     if len(x) < block:
         return SILENT_LUFS
-    weighted = sosfilt(k_weighting(rate), x, axis=0)
-    power = (weighted**2).sum(axis=1)  # channel weights are 1 for left, right and centre
-    cumulative = np.concatenate(([0.0], np.cumsum(power)))
-    starts = np.arange(0, len(power) - block + 1, hop)
-    z = (cumulative[starts + block] - cumulative[starts]) / block
+    sos = k_weighting(rate)
+    energy = np.zeros(hops)  # K-weighted energy per 100 ms, channels summed (weights 1)
+    chunk = hop * 100
+    for c in range(x.shape[1]):
+        state = np.zeros((sos.shape[0], 2))
+        for i in range(0, hops * hop, chunk):
+            part = x[i : min(i + chunk, hops * hop), c].astype(np.float64)
+            weighted, state = sosfilt(sos, part, zi=state)
+            energy[i // hop : i // hop + len(part) // hop] += (weighted**2).reshape(-1, hop).sum(1)
+    # 400 ms blocks overlapping by 75 %: four consecutive 100 ms hops.
+    z = np.convolve(energy, np.ones(4), mode="valid") / block
     with np.errstate(divide="ignore"):
         levels = -0.691 + 10 * np.log10(z)
     z = z[levels > SILENT_LUFS]

@@ -127,7 +127,7 @@ def transition(
 ) -> Transition:
     """Plan and prepare the blend from ``outgoing`` into ``incoming`` (see the module docstring)."""
     gain = _gain_db(incoming.audio, target_lufs)
-    source = (incoming.audio * np.float32(10 ** (gain / 20))).astype(np.float32)
+    source = incoming.audio  # the gain is applied to the deck built from it, not to a copy
     note = ""
     speed = None
     if outgoing.bar is None or outgoing.downbeat is None or outgoing.bpm is None:
@@ -143,6 +143,7 @@ def transition(
         assert incoming.bpm is not None and incoming.first_beat_s is not None
         planned = _beatmatched(outgoing, source, incoming, speed, bars)
         if planned is not None:
+            planned.incoming.audio *= np.float32(10 ** (gain / 20))
             planned.incoming.gain_db = gain
             return planned
         note = "too short for a beatmatched blend: plain crossfade"
@@ -159,7 +160,8 @@ def _plain(
     if incoming.bpm and incoming.first_beat_s is not None:
         bar = 4 * 60.0 / incoming.bpm * RATE
         downbeat = incoming.first_beat_s * RATE
-    deck = Deck(source, bar, downbeat, length, incoming.bpm, gain)
+    audio = (source * np.float32(10 ** (gain / 20))).astype(np.float32)
+    deck = Deck(audio, bar, downbeat, length, incoming.bpm, gain)
     return Transition(n - length, length, deck, False, 1.0, note)
 
 
@@ -278,10 +280,12 @@ def mix_blocks(
             continue
         if current is None:
             current = prepare(track, target_lufs)
+            del track
             current_index, position = index, 0
             yield Played(index, 0.0)
             continue
         tr = transition(current, track, bars, target_lufs)
+        del track  # the incoming deck holds its own copy
         if on_transition is not None:
             on_transition(current, tr, current_index, index)
         for block in _blocks(current.audio[position : tr.start]):
