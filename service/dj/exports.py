@@ -443,6 +443,8 @@ def set_json(
                 "energy": t.energy,
                 "genre": t.genre,
                 "duration_s": t.duration_s,
+                # The analysed grid, [tempo, first downbeat in s], for `aidj set render`.
+                "beat_grid": list(t.beat_grid) if t.beat_grid is not None else None,
             }
             for t in tracks
         ],

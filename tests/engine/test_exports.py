@@ -416,3 +416,5 @@ def test_an_analysed_beat_grid_becomes_each_programs_grid_marker() -> None:
     cue = entries[0].find("CUE_V2")
     assert cue is not None and cue.get("TYPE") == "4" and float(cue.get("START")) == 512.0
     assert entries[1].find("CUE_V2") is None
+    rows = json.loads(export_set("json", [analysed, plain]))["tracks"]
+    assert [r["beat_grid"] for r in rows] == [[124.0, 0.512], None]
