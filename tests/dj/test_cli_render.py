@@ -35,7 +35,7 @@ def test_render_writes_mix_cue_and_previews_and_skips_a_corrupt_track(tmp_path: 
     (tmp_path / "broken.flac").write_bytes(b"fLaC not really")
     broken = {"id": "broken", "path": "broken.flac", "title": "Broken", "bpm": 125.0}
     three = _track(tmp_path, "three", 125.0, 9, 3)
-    three["beat_grid"] = [three.pop("bpm"), three.pop("first_beat_s")]  # as set build writes it
+    three["beat_grid"] = [three.pop("bpm"), three.pop("first_beat_s")]  # as the JSON export has it
     set_json = tmp_path / "set.json"
     set_json.write_text(json.dumps({"tracks": [one, two, broken, three], "transitions": []}))
     mix, cue, previews = tmp_path / "mix.flac", tmp_path / "mix.cue", tmp_path / "previews"
