@@ -122,3 +122,17 @@ def test_a_track_without_a_grid_gets_a_plain_crossfade_and_says_so() -> None:
     assert not tr.beatmatched and "too far apart" in tr.note
     audio, _lead = preview(deck, tr)
     assert np.abs(audio).max() < 1.0
+
+
+def test_a_double_time_track_is_matched_beat_for_two_beats() -> None:
+    a = Track(clicks(87.0, 0.4, 60.0), 87.0, 0.4)
+    b = Track(clicks(172.0, 0.2, 60.0), 172.0, 0.2)
+    deck = prepare(a)
+    tr = transition(deck, b, bars=4)
+    assert tr.beatmatched and tr.speed == pytest.approx(174 / 172)
+    assert len(tr.incoming.audio) >= tr.length
+    _audio, lead, _a, stem_b = preview(deck, tr, stems=True)
+    beats_b = pulses(stem_b[lead : lead + tr.length])
+    half_beat_a = 30 / 87 * RATE
+    assert len(beats_b) >= 20
+    assert max(abs(p / half_beat_a - round(p / half_beat_a)) * half_beat_a for p in beats_b) < 441

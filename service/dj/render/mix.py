@@ -185,10 +185,10 @@ def _beatmatched(
     src_bar = 4 * 60.0 / incoming.bpm * RATE
     # Bar 1 of the incoming track falls on frame ``start`` of the outgoing deck.
     head_frames = round(first)
-    needed = bars * src_bar * 2 + RATE
-    if len(source) - head_frames < needed:
+    span = length * speed  # source frames the blend plays (twice B's bars when B is double-time)
+    if len(source) - head_frames < span + bars * src_bar + RATE:
         return None
-    blend_src = source[head_frames : head_frames + round(bars * src_bar) + RATE]
+    blend_src = source[head_frames : head_frames + round(span) + RATE]
     blended = stretch(blend_src, speed)[:length]
     # Ride back from ``speed`` to 1 over the next ``bars`` bars (at the average of both tempos).
     ride_len = round(bars * src_bar / ((speed + 1) / 2))
