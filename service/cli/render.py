@@ -89,6 +89,7 @@ def _quote(text: str) -> str:
 @click.option(
     "--bars", type=click.IntRange(2, 64), default=16, show_default=True, help="Blend length."
 )
+@click.option("--keylock", is_flag=True, help="Keep each track's pitch when its tempo changes.")
 def render_command(
     set_path: str,
     out: str,
@@ -96,6 +97,7 @@ def render_command(
     previews: str | None,
     preview_format: str,
     bars: int,
+    keylock: bool,
 ) -> None:
     """Render SET.json (from `aidj set build --format json`) as one beatmatched mix."""
     import soundfile as sf
@@ -123,7 +125,12 @@ def render_command(
         return f"{i + 1} ({e.get('title') or Path(str(e.get('path') or '?')).name})"
 
     def on_transition(outgoing: Deck, tr: Transition, a: int, b: int) -> None:
-        how = f"beatmatched, incoming at ×{tr.speed:.4f}, bass swap" if tr.beatmatched else tr.note
+        lock = " with keylock" if keylock else ""
+        how = (
+            f"beatmatched, incoming at ×{tr.speed:.4f}{lock}, bass swap"
+            if tr.beatmatched
+            else tr.note
+        )
         click.echo(f"{label(a)} → {label(b)}: {tr.length / RATE:.1f} s blend, {how}")
         if preview_dir is None:
             return
@@ -140,7 +147,7 @@ def render_command(
     started = time.perf_counter()
     frames = 0
     with sf.SoundFile(out, "w", RATE, 2, subtype=subtype, format=fmt) as sink:
-        for item in mix_blocks(loaders, bars=bars, on_transition=on_transition):
+        for item in mix_blocks(loaders, bars=bars, on_transition=on_transition, pitch_lock=keylock):
             if isinstance(item, Played):
                 if item.error is not None:
                     failed += 1

@@ -16,6 +16,7 @@ from scipy.signal import find_peaks
 from service.dj.analysis.synth import render
 from service.dj.keys import Key
 from service.dj.render import RATE, TARGET_LUFS, Track, loudness, prepare, preview, transition
+from service.dj.render.audio import keylock, ride
 from service.dj.render.loudness import k_weighting
 
 
@@ -66,11 +67,12 @@ def test_loudness_of_a_sine_follows_bs1770() -> None:
     )  # fmt: skip
 
 
-def test_incoming_beats_land_on_outgoing_beats_at_the_outgoing_tempo() -> None:
+@pytest.mark.parametrize("pitch_lock", [False, True])
+def test_incoming_beats_land_on_outgoing_beats_at_the_outgoing_tempo(pitch_lock: bool) -> None:
     a = Track(clicks(124.0, 0.5, 60.0), 124.0, 0.5)
     b = Track(clicks(128.0, 0.3, 60.0), 128.0, 0.3)
     deck = prepare(a)
-    tr = transition(deck, b, bars=8)
+    tr = transition(deck, b, bars=8, pitch_lock=pitch_lock)
     assert tr.beatmatched and tr.note == ""
     audio, lead, stem_a, stem_b = preview(deck, tr, stems=True)
     assert 30 * RATE <= len(audio) <= 60 * RATE
@@ -136,3 +138,18 @@ def test_a_double_time_track_is_matched_beat_for_two_beats() -> None:
     half_beat_a = 30 / 87 * RATE
     assert len(beats_b) >= 20
     assert max(abs(p / half_beat_a - round(p / half_beat_a)) * half_beat_a for p in beats_b) < 441
+
+
+def test_keylock_keeps_the_pitch_where_the_pitch_fader_moves_it() -> None:
+    t = np.arange(10 * RATE) / RATE
+    tone = np.stack([0.5 * np.sin(2 * np.pi * 440 * t)] * 2, axis=1).astype(np.float32)
+    n = round(8 * RATE)
+
+    def peak_hz(x: np.ndarray) -> float:
+        part = x[RATE : 7 * RATE, 0] * np.hanning(6 * RATE)
+        return float(np.argmax(np.abs(np.fft.rfft(part)))) / 6
+
+    locked = keylock(tone, 0.0, 1.04, 1.04, n)
+    assert peak_hz(locked) == pytest.approx(440, abs=1)
+    assert peak_hz(ride(tone, 0.0, 1.04, 1.04, n)) == pytest.approx(440 * 1.04, abs=1)
+    assert np.sqrt((locked[RATE:-RATE] ** 2).mean()) == pytest.approx(0.5 / np.sqrt(2), rel=0.02)

@@ -5,7 +5,8 @@ time-stretched where it comes in, with its beat grid in the deck's own frames. E
 the outgoing deck's last phrase that leaves room for the blend, puts the incoming track's first
 downbeat there at the outgoing tempo, crossfades with an equal-power curve over ``bars`` bars and
 swaps the bass at the middle phrase boundary; the incoming track then rides back to its own tempo
-over the next ``bars`` bars. Without a beat grid on either side (or with tempos too far apart to
+over the next ``bars`` bars. The tempo moves the pitch, as a pitch fader does, unless ``pitch_lock``
+asks for keylock (:func:`~service.dj.render.audio.keylock`). Without a beat grid on either side (or with tempos too far apart to
 beatmatch) it is a plain equal-power crossfade over :data:`PLAIN_FADE_S`, and the result says so.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.dj.render.audio import RATE, bass_split, limit, ride, stretch
+from service.dj.render.audio import RATE, bass_split, keylock, limit, ride, stretch
 from service.dj.render.loudness import SILENT_LUFS, loudness
 
 __all__ = [
@@ -124,8 +125,10 @@ def transition(
     incoming: Track,
     bars: int = DEFAULT_BARS,
     target_lufs: float = TARGET_LUFS,
+    pitch_lock: bool = False,
 ) -> Transition:
-    """Plan and prepare the blend from ``outgoing`` into ``incoming`` (see the module docstring)."""
+    """Plan and prepare the blend from ``outgoing`` into ``incoming`` (see the module docstring);
+    ``pitch_lock`` changes the tempo with the pitch kept (keylock, WSOLA) instead of resampling."""
     gain = _gain_db(incoming.audio, target_lufs)
     source = incoming.audio  # the gain is applied to the deck built from it, not to a copy
     note = ""
@@ -141,7 +144,7 @@ def transition(
     if speed is not None:
         assert outgoing.bar is not None and outgoing.downbeat is not None
         assert incoming.bpm is not None and incoming.first_beat_s is not None
-        planned = _beatmatched(outgoing, source, incoming, speed, bars)
+        planned = _beatmatched(outgoing, source, incoming, speed, bars, pitch_lock)
         if planned is not None:
             planned.incoming.audio *= np.float32(10 ** (gain / 20))
             planned.incoming.gain_db = gain
@@ -166,7 +169,7 @@ def _plain(
 
 
 def _beatmatched(
-    outgoing: Deck, source: np.ndarray, incoming: Track, speed: float, bars: int
+    outgoing: Deck, source: np.ndarray, incoming: Track, speed: float, bars: int, pitch_lock: bool
 ) -> Transition | None:
     assert outgoing.bar is not None and outgoing.downbeat is not None
     assert incoming.bpm is not None and incoming.first_beat_s is not None
@@ -189,11 +192,19 @@ def _beatmatched(
     if len(source) - head_frames < span + bars * src_bar + RATE:
         return None
     blend_src = source[head_frames : head_frames + round(span) + RATE]
-    blended = stretch(blend_src, speed)[:length]
+    if pitch_lock:
+        blended = keylock(blend_src, 0.0, speed, speed, length)
+    else:
+        blended = stretch(blend_src, speed)[:length]
     # Ride back from ``speed`` to 1 over the next ``bars`` bars (at the average of both tempos).
     ride_len = round(bars * src_bar / ((speed + 1) / 2))
     src_pos = head_frames + length * speed
-    riding = ride(source, src_pos, speed, 1.0, ride_len)
+    if pitch_lock:
+        at = int(src_pos)
+        ride_src = source[at : at + round(ride_len * (speed + 1) / 2) + RATE]
+        riding = keylock(ride_src, src_pos - at, speed, 1.0, ride_len)
+    else:
+        riding = ride(source, src_pos, speed, 1.0, ride_len)
     after = src_pos + ride_len * (speed + 1) / 2  # source frame where own tempo resumes
     rest = source[round(after) :]
     audio = np.concatenate([blended, riding, rest]).astype(np.float32)
@@ -260,6 +271,7 @@ def mix_blocks(
     bars: int = DEFAULT_BARS,
     target_lufs: float = TARGET_LUFS,
     on_transition: Callable[[Deck, Transition, int, int], None] | None = None,
+    pitch_lock: bool = False,
 ) -> Iterator[np.ndarray | Played]:
     """The whole mix as blocks of limited frames, interleaved with a :class:`Played` per track.
 
@@ -284,7 +296,7 @@ def mix_blocks(
             current_index, position = index, 0
             yield Played(index, 0.0)
             continue
-        tr = transition(current, track, bars, target_lufs)
+        tr = transition(current, track, bars, target_lufs, pitch_lock)
         del track  # the incoming deck holds its own copy
         if on_transition is not None:
             on_transition(current, tr, current_index, index)
