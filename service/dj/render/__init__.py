@@ -5,7 +5,7 @@ Pure domain code (numpy, scipy, soundfile), used by ``aidj set render``. Librari
 - **scipy.signal** (BSD-3-Clause): the tempo change is its polyphase resampler (``resample_poly``),
   the pitch-fader way a DJ matches tempo (pitch moves with tempo, by at most 12 %), or, with keylock,
   a short WSOLA of our own (:func:`~service.dj.render.audio.keylock`, tested on beats and pitch:
-  Rubber Band would sound better on tonal material but is GPL, its Python binding unmaintained);
+  Rubber Band would sound better on tonal material but is GPL-2.0 or a paid licence);
   the bass swap's split is a 4th-order Butterworth low-pass run forward and back; the loudness is
   ITU-R BS.1770 / EBU R128 integrated loudness with K-weighting biquads and gating
   (:mod:`~service.dj.render.loudness`), so no ``pyloudnorm`` or ``librosa`` dependency.
