@@ -8,6 +8,7 @@ module quick.
 from __future__ import annotations
 
 import functools
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -15,7 +16,16 @@ from scipy.signal import find_peaks
 
 from service.dj.analysis.synth import render
 from service.dj.keys import Key
-from service.dj.render import RATE, TARGET_LUFS, Track, loudness, prepare, preview, transition
+from service.dj.render import (
+    RATE,
+    TARGET_LUFS,
+    Track,
+    loudness,
+    mix_blocks,
+    prepare,
+    preview,
+    transition,
+)
 from service.dj.render.audio import keylock, ride
 from service.dj.render.loudness import k_weighting
 
@@ -153,3 +163,25 @@ def test_keylock_keeps_the_pitch_where_the_pitch_fader_moves_it() -> None:
     assert peak_hz(locked) == pytest.approx(440, abs=1)
     assert peak_hz(ride(tone, 0.0, 1.04, 1.04, n)) == pytest.approx(440 * 1.04, abs=1)
     assert np.sqrt((locked[RATE:-RATE] ** 2).mean()) == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+
+
+def test_a_mix_holds_a_few_tracks_whatever_its_length() -> None:
+    audio = clicks(124.0, 0.5, 30.0)
+
+    def peak(count: int) -> tuple[int, int]:
+        loaders = [(i, lambda: Track(audio.copy(), 124.0, 0.5)) for i in range(count)]
+        tracemalloc.start()
+        frames, played = 0, []  # a caller keeps what it is told about each track (the cue sheet)
+        for item in mix_blocks(loaders, bars=4):
+            if isinstance(item, np.ndarray):
+                frames += len(item)
+            else:
+                played.append(item)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top, frames
+
+    few, few_frames = peak(3)
+    many, many_frames = peak(9)
+    assert many_frames > 2.5 * few_frames
+    assert many < 1.2 * few

@@ -262,7 +262,8 @@ class Played:
 
     index: int
     start_s: float
-    transition: Transition | None = None
+    beatmatched: bool | None = None  # how it came in; None for the first track or a failed one
+    note: str = ""
     error: str | None = None
 
 
@@ -288,7 +289,7 @@ def mix_blocks(
         try:
             track = load()
         except ValueError as exc:
-            yield Played(index, written / RATE, None, str(exc))
+            yield Played(index, written / RATE, error=str(exc))
             continue
         if current is None:
             current = prepare(track, target_lufs)
@@ -309,7 +310,7 @@ def mix_blocks(
         for block in _blocks(blend):
             written += len(block)
             yield block
-        yield Played(index, start_s, tr)
+        yield Played(index, start_s, tr.beatmatched, tr.note)  # not ``tr``: it holds the deck
         current, current_index, position = tr.incoming, index, tr.length
     if current is not None:
         for block in _blocks(current.audio[position:]):
