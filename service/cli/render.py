@@ -25,6 +25,9 @@ FORMATS: dict[str, tuple[str, str]] = {
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
 
+#: Preview formats that are not mix formats: Opus in Ogg (libsndfile's libopus).
+PREVIEW_FORMATS: dict[str, tuple[str, str]] = {"opus": ("OGG", "OPUS")}
+
 
 def _fail(message: str) -> None:
     click.echo(f"aidj set render: {message}", err=True)
@@ -82,7 +85,7 @@ def _quote(text: str) -> str:
 @click.option("--previews", "previews", help="Write one preview per transition in this folder.")
 @click.option(
     "--preview-format",
-    type=click.Choice(["mp3", "ogg", "flac", "wav"]),
+    type=click.Choice(["mp3", "opus", "ogg", "flac", "wav"]),
     default="mp3",
     show_default=True,
 )
@@ -118,7 +121,7 @@ def render_command(
     preview_dir = Path(previews) if previews else None
     if preview_dir is not None:
         preview_dir.mkdir(parents=True, exist_ok=True)
-    p_fmt, p_subtype = FORMATS[f".{preview_format}"]
+    p_fmt, p_subtype = PREVIEW_FORMATS.get(preview_format) or FORMATS[f".{preview_format}"]
 
     def label(i: int) -> str:
         e = entries[i]
@@ -137,7 +140,12 @@ def render_command(
         started = time.perf_counter()
         audio, _ = preview(outgoing, tr)
         name = preview_dir / f"{a + 1:02d}-{b + 1:02d}.{preview_format}"
-        sf.write(name, audio, RATE, format=p_fmt, subtype=p_subtype)
+        rate = RATE
+        if p_subtype == "OPUS":  # Opus runs at 48 kHz
+            from scipy.signal import resample_poly
+
+            audio, rate = resample_poly(audio, 160, 147, axis=0).astype("float32"), 48000
+        sf.write(name, audio, rate, format=p_fmt, subtype=p_subtype)
         spent = time.perf_counter() - started
         click.echo(f"  preview {name} ({len(audio) / RATE:.0f} s, {spent:.1f} s to render)")
 

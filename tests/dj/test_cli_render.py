@@ -42,7 +42,7 @@ def test_render_writes_mix_cue_and_previews_and_skips_a_corrupt_track(tmp_path: 
     result = CliRunner().invoke(
         main,
         ["set", "render", str(set_json), "-o", str(mix), "--cue", str(cue),
-         "--previews", str(previews), "--bars", "4", "--preview-format", "ogg"],
+         "--previews", str(previews), "--bars", "4", "--preview-format", "opus"],
     )  # fmt: skip
     assert result.exit_code == 1, result.output  # the mix is written; one track failed
     assert "track 3 (Broken) skipped" in result.output
@@ -52,9 +52,9 @@ def test_render_writes_mix_cue_and_previews_and_skips_a_corrupt_track(tmp_path: 
     assert info.samplerate == 44100 and info.channels == 2 and info.format == "FLAC"
     audio, _ = sf.read(mix, dtype="float32")
     assert np.abs(audio).max() < 1.0
-    assert sorted(p.name for p in previews.iterdir()) == ["01-02.ogg", "02-04.ogg"]
+    assert sorted(p.name for p in previews.iterdir()) == ["01-02.opus", "02-04.opus"]
     for p in previews.iterdir():
-        assert sf.info(p).duration > 10
+        assert sf.info(p).duration > 10 and sf.info(p).subtype == "OPUS"
     sheet = cue.read_text(encoding="utf-8")
     assert sheet.startswith('FILE "mix.flac" WAVE')
     starts = re.findall(r"INDEX 01 (\d\d):(\d\d):(\d\d)", sheet)
