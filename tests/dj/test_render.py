@@ -185,3 +185,27 @@ def test_a_mix_holds_a_few_tracks_whatever_its_length() -> None:
     many, many_frames = peak(9)
     assert many_frames > 2.5 * few_frames
     assert many < 1.2 * few
+
+
+def test_the_bass_swaps_at_the_middle_of_the_blend() -> None:
+    def with_bass(bpm: float, first: float) -> Track:
+        audio = clicks(bpm, first, 60.0)
+        t = np.arange(len(audio)) / RATE
+        audio += (0.3 * np.sin(2 * np.pi * 55 * t))[:, None].astype(np.float32)
+        return Track(audio, bpm, first)
+
+    deck = prepare(with_bass(124.0, 0.5))
+    tr = transition(deck, with_bass(126.0, 0.3), bars=8)
+    _audio, lead, stem_a, stem_b = preview(deck, tr, stems=True)
+    a, b = stem_a[lead : lead + tr.length], stem_b[lead : lead + tr.length]
+    quarter = tr.length // 4
+
+    def bass(x: np.ndarray) -> float:  # level at 55 Hz, by correlation with the tone
+        t = np.arange(len(x)) / RATE
+        return float(np.abs(np.mean(x[:, 0] * np.exp(-2j * np.pi * 55 * t))))
+
+    # Just before the middle the outgoing bass is whole and the incoming one absent; just after, the
+    # other way round (the highs cross-fade smoothly around them).
+    before, after = slice(quarter, 2 * quarter - 2000), slice(2 * quarter + 2000, 3 * quarter)
+    assert bass(a[before]) > 10 * bass(b[before])
+    assert bass(b[after]) > 10 * bass(a[after])
