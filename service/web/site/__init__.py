@@ -179,6 +179,22 @@ def render_error(error: HTTPException) -> Any:
 
 
 @bp.errorhandler(DirectusError)
+def confirm_deletion_page(heading: str, line: str, action: str, button: str, cancel: str) -> str:
+    """The page a destructive form answers first: it posts again with ``confirm=delete``."""
+    return render_template(
+        "confirm.html",
+        heading=heading,
+        lines=[line],
+        action=action,
+        hidden={},
+        confirm_name="confirm",
+        confirm_value="delete",
+        button=button,
+        button_class="danger",
+        cancel=cancel,
+    )
+
+
 def render_unavailable(error: DirectusError) -> Any:
     """Directus down or refusing us: say so plainly instead of a stack trace."""
     log.warning("Directus failed during %s %s: %s", request.method, request.path, error)

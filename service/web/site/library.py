@@ -19,7 +19,14 @@ from service.dj.exports import check_music_folder
 from service.dj.playlists.detection import READ_TEXT
 from service.dj.tags import AUDIO_EXTENSIONS
 from service.jobs.queue import enqueue
-from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
+from service.web.site import (
+    bp,
+    confirm_deletion_page,
+    current_user_id,
+    directus,
+    login_required,
+    owned_or_404,
+)
 from service.web.site.beatport import connected
 
 log = logging.getLogger(__name__)
@@ -224,19 +231,14 @@ def delete_playlist(playlist_id: str) -> Any:
     item = owned_or_404("playlists", playlist_id, ("id", "name", "status", "source_file",
                                                    "upload_folder"))  # fmt: skip
     if request.form.get("confirm") != "delete":
-        return render_template(
-            "confirm.html",
-            heading="Delete this playlist?",
-            lines=[f"“{item['name']}”, its import report and every file uploaded with it will be "
-                   "gone for good. Sets built from it keep their order."],
-            action=url_for("site.delete_playlist", playlist_id=playlist_id),
-            hidden={},
-            confirm_name="confirm",
-            confirm_value="delete",
-            button="Delete the playlist and its files",
-            button_class="danger",
-            cancel=url_for("site.playlist", playlist_id=playlist_id),
-        )  # fmt: skip
+        return confirm_deletion_page(
+            "Delete this playlist?",
+            f"“{item['name']}”, its import report and every file uploaded with it will be gone "
+            "for good. Sets built from it keep their order.",
+            url_for("site.delete_playlist", playlist_id=playlist_id),
+            "Delete the playlist and its files",
+            url_for("site.playlist", playlist_id=playlist_id),
+        )
     client = directus()
     owner = current_user_id()
     linked = client.list_items("playlist_tracks", filter={"playlist": {"_eq": playlist_id}},

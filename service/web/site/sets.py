@@ -26,7 +26,14 @@ from service.dj.timeline import durations, set_length_s
 from service.dj.tracks import Track
 from service.jobs.queue import enqueue
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
-from service.web.site import bp, current_user_id, directus, login_required, owned_or_404
+from service.web.site import (
+    bp,
+    confirm_deletion_page,
+    current_user_id,
+    directus,
+    login_required,
+    owned_or_404,
+)
 from service.web.site.beatport import connected
 from service.web.site.library import require_owned_playlist
 from service.web.site.profile import SYSTEM_LABELS, export_folder, music_folders
@@ -445,19 +452,14 @@ def delete_set(set_id: str) -> Any:
     """Delete a set and its track order, once the DJ confirmed it on the page this answers first."""
     item = owned_or_404("sets", set_id, ("id", "title", "status"))
     if request.form.get("confirm") != "delete":
-        return render_template(
-            "confirm.html",
-            heading="Delete this set?",
-            lines=[f"“{item.get('title') or 'Your set'}” and its order, notes and downloads will be "
-                   "gone for good. Tokens spent on it are not given back."],
-            action=url_for("site.delete_set", set_id=set_id),
-            hidden={},
-            confirm_name="confirm",
-            confirm_value="delete",
-            button="Delete the set",
-            button_class="danger",
-            cancel=url_for("site.set_view", set_id=set_id),
-        )  # fmt: skip
+        return confirm_deletion_page(
+            "Delete this set?",
+            f"“{item.get('title') or 'Your set'}” and its order, notes and downloads will be gone "
+            "for good. Tokens spent on it are not given back.",
+            url_for("site.delete_set", set_id=set_id),
+            "Delete the set",
+            url_for("site.set_view", set_id=set_id),
+        )
     directus().delete_item("sets", set_id)
     flash("Set deleted.", "info")
     return redirect(url_for("site.dashboard"), code=303)
