@@ -122,6 +122,22 @@ def current_user_id() -> str:
     return str(g.user["id"])
 
 
+def confirm_deletion_page(heading: str, line: str, action: str, button: str, cancel: str) -> str:
+    """The page a destructive form answers first: it posts again with ``confirm=delete``."""
+    return render_template(
+        "confirm.html",
+        heading=heading,
+        lines=[line],
+        action=action,
+        hidden={},
+        confirm_name="confirm",
+        confirm_value="delete",
+        button=button,
+        button_class="danger",
+        cancel=cancel,
+    )
+
+
 def owned_or_404(collection: str, key: str, fields: Sequence[str] = ("*",)) -> dict[str, Any]:
     """The item if it exists and belongs to the logged-in DJ; 404 otherwise (never 403)."""
     if not _UUID.match(str(key)):
@@ -179,22 +195,6 @@ def render_error(error: HTTPException) -> Any:
 
 
 @bp.errorhandler(DirectusError)
-def confirm_deletion_page(heading: str, line: str, action: str, button: str, cancel: str) -> str:
-    """The page a destructive form answers first: it posts again with ``confirm=delete``."""
-    return render_template(
-        "confirm.html",
-        heading=heading,
-        lines=[line],
-        action=action,
-        hidden={},
-        confirm_name="confirm",
-        confirm_value="delete",
-        button=button,
-        button_class="danger",
-        cancel=cancel,
-    )
-
-
 def render_unavailable(error: DirectusError) -> Any:
     """Directus down or refusing us: say so plainly instead of a stack trace."""
     log.warning("Directus failed during %s %s: %s", request.method, request.path, error)
