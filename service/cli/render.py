@@ -1,13 +1,13 @@
 """``aidj set render``: the set as one continuous mix, its cue sheet and a preview per transition.
 
 Reads what ``aidj set build --format json`` writes. The audio code (``service.dj.render``) and the
-analysis are imported when the command runs, so ``aidj set build`` does not load them.
+analysis are imported when the command runs, so ``aidj set build`` does not load them. The render
+job stores what the same :func:`~service.dj.render.outputs.render_set` writes.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,29 +17,12 @@ if TYPE_CHECKING:
     from service.dj.render import Track
 
 USAGE_ERROR = 2
-#: Output formats by file extension: (libsndfile format, subtype).
-FORMATS: dict[str, tuple[str, str]] = {
-    ".flac": ("FLAC", "PCM_24"),
-    ".wav": ("WAV", "PCM_24"),
-    ".ogg": ("OGG", "VORBIS"),
-    ".mp3": ("MP3", "MPEG_LAYER_III"),
-}
-
-#: Preview formats that are not mix formats: Opus in Ogg (libsndfile's libopus).
-PREVIEW_FORMATS: dict[str, tuple[str, str]] = {"opus": ("OGG", "OPUS")}
+MIX_SUFFIXES = (".flac", ".wav", ".ogg", ".mp3")
 
 
 def _fail(message: str) -> None:
     click.echo(f"aidj set render: {message}", err=True)
     raise SystemExit(USAGE_ERROR)
-
-
-def _format(path: str, what: str) -> tuple[str, str]:
-    fmt = FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        _fail(f"{what} {path!r}: use a .flac, .wav, .ogg or .mp3 name")
-    assert fmt is not None
-    return fmt
 
 
 def _resolve(path: str, base: Path) -> Path:
@@ -49,33 +32,22 @@ def _resolve(path: str, base: Path) -> Path:
     return base / p
 
 
-def _track_loader(entry: dict[str, Any], base: Path) -> Track:
-    """Decode one track of SET.json; analyse it when the JSON carries no beat grid."""
-    from service.dj.analysis import analyze
-    from service.dj.render import Track, load
-
-    path = _resolve(str(entry.get("path") or ""), base)
-    bpm = entry.get("bpm")
-    first = entry.get("first_beat_s")
+def _grid(entry: dict[str, Any]) -> tuple[float, float] | None:
+    bpm, first = entry.get("bpm"), entry.get("first_beat_s")
     grid = entry.get("beat_grid")
     if first is None and isinstance(grid, list | tuple) and len(grid) == 2:
         bpm, first = grid
-    audio = load(path)  # raises DecodeError (a ValueError) for a missing or corrupt file
-    if first is None:
-        found = analyze(path)
-        if found.bpm is not None and found.first_beat_s is not None:
-            bpm, first = found.bpm, found.first_beat_s
-    title = " – ".join(str(entry[k]) for k in ("artist", "title") if entry.get(k)) or path.name
-    return Track(audio, float(bpm) if bpm else None, first, title)
+    if bpm and first is not None:
+        return float(bpm), float(first)
+    return None
 
 
-def _cue_time(seconds: float) -> str:
-    frames = round(seconds * 75)
-    return f"{frames // 4500:02d}:{frames // 75 % 60:02d}:{frames % 75:02d}"
+def _track_loader(entry: dict[str, Any], base: Path) -> Track:
+    """Decode one track of SET.json; analyse it when the JSON carries no beat grid."""
+    from service.dj.render import decode_track
 
-
-def _quote(text: str) -> str:
-    return text.replace('"', "'")
+    path = _resolve(str(entry.get("path") or ""), base)
+    return decode_track(path, _grid(entry), str(entry.get("title") or path.name))
 
 
 @click.command("render")
@@ -103,11 +75,10 @@ def render_command(
     keylock: bool,
 ) -> None:
     """Render SET.json (from `aidj set build --format json`) as one beatmatched mix."""
-    import soundfile as sf
+    from service.dj.render import RATE, SetTrack, Transition, cue_sheet, render_set
 
-    from service.dj.render import RATE, Deck, Played, Transition, mix_blocks, preview
-
-    fmt, subtype = _format(out, "output")
+    if Path(out).suffix.lower() not in MIX_SUFFIXES:
+        _fail(f"output {out!r}: use a .flac, .wav, .ogg or .mp3 name")
     try:
         with open(set_path, encoding="utf-8") as fh:
             payload = json.load(fh)
@@ -121,13 +92,20 @@ def render_command(
     preview_dir = Path(previews) if previews else None
     if preview_dir is not None:
         preview_dir.mkdir(parents=True, exist_ok=True)
-    p_fmt, p_subtype = PREVIEW_FORMATS.get(preview_format) or FORMATS[f".{preview_format}"]
+    tracks = [
+        SetTrack(
+            lambda e=entry: _track_loader(e, base),
+            str(entry.get("title") or Path(str(entry.get("path") or "?")).stem),
+            str(entry.get("artist") or ""),
+        )
+        for entry in entries
+    ]
 
     def label(i: int) -> str:
         e = entries[i]
         return f"{i + 1} ({e.get('title') or Path(str(e.get('path') or '?')).name})"
 
-    def on_transition(outgoing: Deck, tr: Transition, a: int, b: int) -> None:
+    def on_transition(tr: Transition, a: int, b: int) -> None:
         lock = " with keylock" if keylock else ""
         how = (
             f"beatmatched, incoming at ×{tr.speed:.4f}{lock}, bass swap"
@@ -135,58 +113,34 @@ def render_command(
             else tr.note
         )
         click.echo(f"{label(a)} → {label(b)}: {tr.length / RATE:.1f} s blend, {how}")
-        if preview_dir is None:
-            return
-        started = time.perf_counter()
-        audio, _ = preview(outgoing, tr)
-        name = preview_dir / f"{a + 1:02d}-{b + 1:02d}.{preview_format}"
-        rate = RATE
-        if p_subtype == "OPUS":  # Opus runs at 48 kHz
-            from scipy.signal import resample_poly
 
-            audio, rate = resample_poly(audio, 160, 147, axis=0).astype("float32"), 48000
-        sf.write(name, audio, rate, format=p_fmt, subtype=p_subtype)
-        spent = time.perf_counter() - started
-        click.echo(f"  preview {name} ({len(audio) / RATE:.0f} s, {spent:.1f} s to render)")
-
-    loaders = [(i, lambda e=entry: _track_loader(e, base)) for i, entry in enumerate(entries)]
-    played: list[Played] = []
-    failed = 0
-    started = time.perf_counter()
-    frames = 0
-    with sf.SoundFile(out, "w", RATE, 2, subtype=subtype, format=fmt) as sink:
-        for item in mix_blocks(loaders, bars=bars, on_transition=on_transition, pitch_lock=keylock):
-            if isinstance(item, Played):
-                if item.error is not None:
-                    failed += 1
-                    click.echo(
-                        f"aidj set render: track {label(item.index)} skipped, its transitions "
-                        f"not rendered: {item.error}",
-                        err=True,
-                    )
-                else:
-                    played.append(item)
-                continue
-            sink.write(item)
-            frames += len(item)
-    spent = time.perf_counter() - started
-    if not played:
+    rendered = render_set(
+        tracks,
+        mix=Path(out),
+        previews=preview_dir,
+        preview_format=preview_format,
+        bars=bars,
+        keylock=keylock,
+        on_transition=on_transition,
+    )
+    for item in rendered.failed:
+        click.echo(
+            f"aidj set render: track {label(item.index)} skipped, its transitions not rendered: "
+            f"{item.error}",
+            err=True,
+        )
+    for p in rendered.previews:
+        click.echo(f"  preview {p.path} ({p.seconds:.0f} s)")
+    if not rendered.played:
         Path(out).unlink(missing_ok=True)
         _fail("no track could be decoded: nothing rendered")
+    speed = rendered.seconds / max(rendered.render_s, 1e-9)
     click.echo(
-        f"{out}: {len(played)} tracks, {frames / RATE / 60:.1f} min, "
-        f"rendered in {spent:.1f} s ({frames / RATE / max(spent, 1e-9):.0f}× real time)"
+        f"{out}: {len(rendered.played)} tracks, {rendered.seconds / 60:.1f} min, "
+        f"rendered in {rendered.render_s:.1f} s ({speed:.0f}× real time)"
     )
     if cue:
-        lines = [f'FILE "{_quote(Path(out).name)}" {"WAVE" if fmt != "MP3" else "MP3"}']
-        for n, item in enumerate(played, start=1):
-            e = entries[item.index]
-            lines.append(f"  TRACK {n:02d} AUDIO")
-            lines.append(f'    TITLE "{_quote(str(e.get("title") or Path(str(e["path"])).stem))}"')
-            if e.get("artist"):
-                lines.append(f'    PERFORMER "{_quote(str(e["artist"]))}"')
-            lines.append(f"    INDEX 01 {_cue_time(item.start_s)}")
-        Path(cue).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        click.echo(f"{cue}: cue sheet, {len(played)} tracks")
-    if failed:
+        Path(cue).write_text(cue_sheet(Path(out).name, tracks, rendered.played), encoding="utf-8")
+        click.echo(f"{cue}: cue sheet, {len(rendered.played)} tracks")
+    if rendered.failed:
         raise SystemExit(1)

@@ -30,6 +30,15 @@ from service.dj.render.mix import (
     preview,
     transition,
 )
+from service.dj.render.outputs import (
+    PreviewFile,
+    RenderedSet,
+    SetTrack,
+    cue_sheet,
+    decode_track,
+    render_set,
+    waveform,
+)
 
 __all__ = [
     "DEFAULT_BARS",
@@ -38,12 +47,19 @@ __all__ = [
     "TARGET_LUFS",
     "Deck",
     "Played",
+    "PreviewFile",
+    "RenderedSet",
+    "SetTrack",
     "Track",
     "Transition",
+    "cue_sheet",
+    "decode_track",
     "load",
     "loudness",
     "mix_blocks",
     "prepare",
     "preview",
+    "render_set",
     "transition",
+    "waveform",
 ]
