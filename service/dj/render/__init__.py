@@ -11,11 +11,14 @@ Pure domain code (numpy, scipy, soundfile), used by ``aidj set render``. Librari
   (:mod:`~service.dj.render.loudness`), so no ``pyloudnorm`` or ``librosa`` dependency.
 - **soundfile** (BSD-3-Clause, libsndfile LGPL-2.1): reads the tracks and writes WAV, FLAC, Ogg
   Vorbis and MP3 (libsndfile 1.2 embeds LAME and mpg123) block by block, so a mix is never held whole.
+- **mutagen** (GPL-2.0-or-later, already the tag reader): chapter marks in the written mix, one per
+  track (:mod:`~service.dj.render.chapters`).
 """
 
 from __future__ import annotations
 
 from service.dj.render.audio import RATE, load
+from service.dj.render.chapters import Chapter, write_chapters
 from service.dj.render.loudness import loudness
 from service.dj.render.mix import (
     DEFAULT_BARS,
@@ -45,6 +48,7 @@ __all__ = [
     "PLAIN_FADE_S",
     "RATE",
     "TARGET_LUFS",
+    "Chapter",
     "Deck",
     "Played",
     "PreviewFile",
@@ -62,4 +66,5 @@ __all__ = [
     "render_set",
     "transition",
     "waveform",
+    "write_chapters",
 ]
