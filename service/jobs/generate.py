@@ -4,7 +4,8 @@ Steps: re-read the set; charge ``app_settings.set_price_tokens`` under the uniqu
 ``set:<id>`` (too few tokens: the set fails with a clear message and nothing is charged); load the
 pool (the set's playlist, else the owner's whole library, only the owner's tracks); plan with the set
 engine; ask the AI layer for notes (it falls back to local notes and says why); replace the set's
-``set_tracks`` (each row carries the transition *into* that track); store scorecard and notes; done.
+``set_tracks`` (each row carries the transition *into* that track); store scorecard and notes; done;
+ask for the transition previews when the set's tracks have audio (:mod:`service.jobs.render`).
 A terminal failure refunds once (``refund:set:<id>``). Whatever retries, duplicate deliveries or
 crashes happen, the unique references keep it to one charge and at most one refund.
 
@@ -26,8 +27,8 @@ from service.ai.views import set_view
 from service.config import load_config
 from service.dj.sequencing.plan import PlannedSet, SetError, SetRequest, plan_set
 from service.dj.tracks import Track
-from service.integrations.directus import DirectusClient
-from service.jobs import state
+from service.integrations.directus import DirectusClient, DirectusError
+from service.jobs import render, state
 from service.jobs.queue import redis_connection
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 
@@ -231,6 +232,10 @@ def generate(directus: DirectusClient, item: dict[str, Any], progress: state.Ite
     )
     usage.record(directus, str(config["SECRET_KEY"] or ""), owner, "set_generated",
                  value=len(rows), detail=notes.provider)  # fmt: skip
+    try:
+        render.after_generate(directus, set_id)
+    except DirectusError:  # the set is built and paid for: its previews can be asked for again
+        log.exception("set %s: could not ask for its previews", set_id)
     clock.lap("write")
     log.info(
         "set %s: %d tracks by %s, notes by %s; %s",

@@ -30,14 +30,6 @@ log = logging.getLogger(__name__)
 EXPORT_KINDS = ("access", "portability")
 
 
-def _folder(directus: DirectusClient, name: str) -> str:
-    found = directus.list_items("directus_folders", filter={"name": {"_eq": name}, "parent": {"_null": True}},
-                                fields=["id"], limit=1)  # fmt: skip
-    if found:
-        return str(found[0]["id"])
-    return str(directus.call("POST", "/folders", json={"name": name})["id"])
-
-
 def run_export(directus: DirectusClient, secret: str, request: dict[str, Any]) -> dict[str, Any]:
     """Build and store the archive of a verified access/portability request; returns the request."""
     from service.privacy.export import build_archive
@@ -57,7 +49,7 @@ def run_export(directus: DirectusClient, secret: str, request: dict[str, Any]) -
         manifest = build_archive(directus, user_id, path, progress=progress)
         stored = directus.upload_file(
             path, f"aidjsets-export-{request['id'][:8]}.zip", mime_type="application/zip",
-            metadata={"folder": _folder(directus, EXPORT_FOLDER), "title": f"privacy export {request['id']}"},
+            metadata={"folder": directus.folder(EXPORT_FOLDER), "title": f"privacy export {request['id']}"},
         )  # fmt: skip
     expires = privacy.now() + dt.timedelta(days=privacy.EXPORT_TTL_DAYS)
     return privacy.transition(

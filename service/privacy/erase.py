@@ -8,7 +8,8 @@ the grace period.
 :func:`erase_user` is the purge, per store:
 
 - ``sets`` (with ``set_tracks``), ``playlists`` (with ``playlist_tracks``), ``tracks``: deleted;
-- every uploaded file (the upload folders, playlist sources, track files) and every export archive:
+- every uploaded file (the upload folders, playlist sources, track files), every rendered preview and
+  mix of the DJ's sets (:mod:`service.set_audio`) and every export archive:
   deleted from ``directus_files``, which removes them from storage, then the folders;
 - ``consent_records``: kept as the minimal proof of consent the law needs (purpose, legal basis,
   granted or withdrawn, document version, time), the user replaced by a keyed hash;
@@ -38,7 +39,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from service import usage
+from service import set_audio, usage
 from service.integrations.directus import (
     DirectusClient,
     DirectusError,
@@ -203,7 +204,8 @@ def erase_user(
     items: list[str] = []
 
     # Sets, with their track order.
-    sets = [s["id"] for s in _ids(directus, "sets", {"owner": {"_eq": user_id}})]
+    owned_sets = _ids(directus, "sets", {"owner": {"_eq": user_id}}, "render")
+    sets = [s["id"] for s in owned_sets]
     for part in _chunks(sets):
         items += [str(r["id"]) for r in _ids(directus, "set_tracks", {"set": {"_in": part}})]
     for part in _chunks(sets):
@@ -223,6 +225,7 @@ def erase_user(
 
     tracks = _ids(directus, "tracks", {"owner": {"_eq": user_id}}, "file")
     files |= {str(t["file"]) for t in tracks if t.get("file")}
+    files |= {f for s in owned_sets for f in set_audio.file_ids(s.get("render"))}
     for folder_part in _chunks(sorted(folders)):
         files |= {
             str(f["id"]) for f in _ids(directus, "directus_files", {"folder": {"_in": folder_part}})

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from service import set_audio
 from service.integrations.directus import DirectusClient
 from service.integrations.mail import MailRejected, OutgoingMail, mail_client_from_config
 from service.privacy import SYSTEM, audit, iso, now, parse_time
@@ -109,4 +110,5 @@ def nightly(directus: DirectusClient, connection: redis.Redis | None, config: Ma
 
     counts = purge_due(directus, connection, str(config["SECRET_KEY"]), at=at)
     counts.update(enforce(directus, connection, config, at=at))
+    counts["set_audio_orphans"] = set_audio.delete_orphans(directus, at)
     return dict(sorted(counts.items()))

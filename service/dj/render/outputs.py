@@ -19,6 +19,7 @@ from scipy.signal import resample_poly
 
 from service.dj.analysis import analyze
 from service.dj.render.audio import RATE, load
+from service.dj.render.chapters import Chapter, write_chapters
 from service.dj.render.mix import DEFAULT_BARS, Deck, Played, Track, Transition, mix_blocks, preview
 
 __all__ = [
@@ -144,8 +145,9 @@ def render_set(
     on_transition: Callable[[Transition, int, int], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RenderedSet:
-    """Render ``tracks`` in order: the mix to ``mix`` (format from its extension) when given, a
-    preview per transition into the folder ``previews`` (``NN-MM.<format>``) when given.
+    """Render ``tracks`` in order: the mix to ``mix`` (format from its extension, a chapter mark
+    per track) when given, a preview per transition into the folder ``previews``
+    (``NN-MM.<format>``) when given.
 
     ``on_transition(transition, from_index, to_index)`` hears of each blend as it is planned;
     ``on_progress(done, total)`` of each track as it is passed."""
@@ -187,6 +189,10 @@ def render_set(
         if sink is not None:
             sink.close()
     result.seconds = frames / RATE
+    if mix is not None and result.played:
+        chapters = [Chapter(p.start_s, tracks[p.index].title, tracks[p.index].artist)
+                    for p in result.played]  # fmt: skip
+        write_chapters(mix, chapters, result.seconds)
     result.render_s = time.perf_counter() - started
     return result
 

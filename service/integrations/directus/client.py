@@ -243,6 +243,14 @@ class DirectusClient(HttpClient):
         parts.append(("file", (filename, content, mime)))
         return self.call("POST", "/files", files=parts)
 
+    def folder(self, name: str) -> str:
+        """The id of the top-level file folder ``name``, made on first use."""
+        found = self.list_items("directus_folders", filter={"name": {"_eq": name}, "parent": {"_null": True}},
+                                fields=["id"], limit=1)  # fmt: skip
+        if found:
+            return str(found[0]["id"])
+        return str(self.call("POST", "/folders", json={"name": name})["id"])
+
     def download_file(self, file_id: str, destination: Path | None = None) -> bytes | Path:
         """A file's bytes, or written to ``destination`` in chunks when one is given."""
         response = self.request("GET", f"/assets/{file_id}", params={"download": ""}, stream=True)

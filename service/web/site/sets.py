@@ -14,9 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
-from service import ledger, usage
+from service import ledger, set_audio, usage
 from service.ai.prompts import BRIEF_MAX_CHARS
 from service.dj.arcs import ARC_NAMES, Arc, ArcError, parse_arc
 from service.dj.exports import export_set, needs_relocating, to_serato_crate
@@ -24,6 +35,7 @@ from service.dj.scorecard import score_order
 from service.dj.sequencing.plan import SET_BPM_RANGE, SET_MINUTES_RANGE
 from service.dj.timeline import durations, set_length_s
 from service.dj.tracks import Track
+from service.integrations.directus import DirectusError
 from service.jobs.queue import enqueue
 from service.track_rows import TRACK_ROW_FIELDS, track_from_item
 from service.web.site import (
@@ -43,7 +55,8 @@ log = logging.getLogger(__name__)
 SET_FIELDS = ("id", "title", "description", "status", "progress", "error", "brief", "parameters",
               "scorecard", "notes", "ai_provider", "ai_fallback_reason", "tokens_charged",
               "playlist.id", "playlist.name", "playlist.music_folder", "date_created",
-              "finished_at", "beatport_playlist_id", "beatport_push")  # fmt: skip
+              "finished_at", "beatport_playlist_id", "beatport_push", "render",
+              "render_request")  # fmt: skip
 DOWNLOADS = {
     "rekordbox": ("Rekordbox XML", "xml", "application/xml"),
     "nml": ("Traktor NML", "nml", "application/xml"),
@@ -357,6 +370,12 @@ def set_view(set_id: str) -> Any:
         placement=_placement(item, rows),
         refunded=_refunded(item),
         beatport_connected=connected(),
+        render=item.get("render") or {},
+        render_status=set_audio.status(item),
+        previews={
+            int(p["to"]): {**p, "n": n}  # n: the preview's name on the audio route
+            for n, p in enumerate((item.get("render") or {}).get("previews") or [], start=1)
+        },
     )
 
 
@@ -460,6 +479,76 @@ def delete_set(set_id: str) -> Any:
             "Delete the set",
             url_for("site.set_view", set_id=set_id),
         )
-    directus().delete_item("sets", set_id)
+    set_audio.delete_set(directus(), set_id)
     flash("Set deleted.", "info")
     return redirect(url_for("site.dashboard"), code=303)
+
+
+# -- hearing the set ----------------------------------------------------------------------------------
+RENDER_FIELDS = ("id", "status", "render", "render_request")
+#: Headers of the stored file passed on to the browser (a range answer needs the first three).
+_PASSED_HEADERS = ("Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified")
+
+
+@bp.post("/sets/<set_id>/render")
+@login_required
+def render_set_audio(set_id: str) -> Any:
+    """Ask for the transition previews again or, with ``mix``, the whole mix as well."""
+    item = owned_or_404("sets", set_id, RENDER_FIELDS)
+    if item["status"] != "done":
+        flash("The set is not built yet.", "error")
+        return redirect(url_for("site.set_view", set_id=set_id), code=303)
+    mix = request.form.get("mix") == "1"
+    set_audio.request(directus(), item, mix=mix)
+    enqueue("render", set_id, connection=current_app.extensions["redis"])
+    log.info("set %s: render asked%s", set_id, " with the mix" if mix else "")
+    flash("Rendering the mix: this page updates by itself." if mix else
+          "Rendering the previews: this page updates by itself.", "info")  # fmt: skip
+    return redirect(url_for("site.set_view", set_id=set_id, _anchor="hear"), code=303)
+
+
+@bp.get("/sets/<set_id>/render/status")
+@login_required
+def render_status(set_id: str) -> Any:
+    """Render status for the progress bar (polled by status.js)."""
+    item = owned_or_404("sets", set_id, RENDER_FIELDS)
+    status = set_audio.status(item)
+    render = item.get("render") or {}
+    progress = (render.get("progress") or 0) if status == "running" else 0
+    error = render.get("error") if status == "failed" else None
+    return jsonify(status=status, progress=progress, error=error)
+
+
+@bp.get("/sets/<set_id>/audio/<name>")
+@login_required
+def set_audio_file(set_id: str, name: str) -> Any:
+    """A stored preview, the mix or its cue sheet, streamed to the set's owner; a ``Range`` asked
+    for is passed on, so a player can seek without fetching the whole mix."""
+    item = owned_or_404("sets", set_id, RENDER_FIELDS)
+    stored = set_audio.find(item.get("render"), name)
+    if stored is None:
+        abort(404)
+    headers = {"Range": request.headers["Range"]} if "Range" in request.headers else None
+    try:
+        upstream = directus().request("GET", f"/assets/{stored.file}", headers=headers, stream=True)
+    except DirectusError as exc:
+        if exc.status == 416:
+            return current_app.response_class(status=416, headers={"Content-Range": "bytes */*"})
+        if exc.status in (403, 404):
+            abort(404)
+        raise
+    response = current_app.response_class(
+        stream_with_context(upstream.iter_content(64 * 1024)),
+        status=upstream.status_code,
+        mimetype=stored.mime,
+        direct_passthrough=True,
+    )
+    for header in _PASSED_HEADERS:
+        if header in upstream.headers:
+            response.headers[header] = upstream.headers[header]
+    response.headers.setdefault("Accept-Ranges", "bytes")
+    response.headers["Cache-Control"] = "private, no-store"
+    disposition = "attachment" if request.args.get("download") else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{stored.filename}"'
+    response.call_on_close(upstream.close)
+    return response
