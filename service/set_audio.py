@@ -76,6 +76,17 @@ def status(item: Mapping[str, Any]) -> str | None:
     return str(render.get("status") or "queued")
 
 
+def forget_renders(directus: DirectusClient, playlist_id: str) -> int:
+    """Delete the rendered audio of every set built from a playlist whose uploaded audio is deleted
+    (the previews and mixes are made of it); returns the files deleted."""
+    deleted = 0
+    for item in directus.list_items("sets", filter={"playlist": {"_eq": playlist_id}, "render": {"_nnull": True}},
+                                    fields=["id", "render"], limit=-1):  # fmt: skip
+        deleted += delete_files(directus, file_ids(item.get("render")))
+        directus.update_item("sets", str(item["id"]), {"render": None, "render_request": None})
+    return deleted
+
+
 def request(directus: DirectusClient, item: Mapping[str, Any], *, mix: bool) -> dict[str, Any]:
     """Ask for a render of the set ``item`` (its previews, and the mix when ``mix``); a mix asked
     for and not yet rendered stays asked. What is stored stays playable meanwhile."""

@@ -5,7 +5,7 @@ An upload's last use is the latest of the playlist's own change and the newest s
 When that is older than the retention minus the warning, the DJ is mailed once (remembered in Redis
 until the deletion); when older than the retention, the upload's audio files are deleted from
 storage (the tracks keep their values, and the playlist file stays so the DJ can upload the audio
-again). Part of the nightly privacy job, which reports the counts.
+again), with the previews and mixes rendered from it. Part of the nightly privacy job, which reports the counts.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def warning_mail(
     text = (f"Hello {name},\n\nThe audio files you uploaded with \"{playlist}\" have not been used for a while. "
             f"We delete uploaded audio {config['UPLOAD_RETENTION_DAYS']} days after its last use, so they will be "
             f"deleted on {on}. Build a set from the playlist before then to keep them, or download your data "
-            f"from your privacy centre: {site}/account/privacy\n\nYour tracks' values and your sets stay.\n")  # fmt: skip
+            f"from your privacy centre: {site}/account/privacy\n\nYour tracks' values and your sets stay; the "
+            f"previews and mixes rendered from this audio go with it.\n")  # fmt: skip
     return OutgoingMail(to=email, subject="Your uploaded audio will be deleted soon", text=text)
 
 
@@ -62,7 +63,7 @@ def enforce(directus: DirectusClient, connection: redis.Redis | None, config: Ma
     moment = at or now()
     keep = dt.timedelta(days=int(config["UPLOAD_RETENTION_DAYS"]))
     warn = dt.timedelta(days=int(config["UPLOAD_WARNING_DAYS"]))
-    counts = {"uploads_warned": 0, "audio_files_deleted": 0}
+    counts = {"uploads_warned": 0, "audio_files_deleted": 0, "rendered_files_deleted": 0}
     candidates = directus.list_items(
         "playlists",
         filter={"upload_folder": {"_nnull": True}, "date_created": {"_lt": iso(moment - keep + warn)}},
@@ -79,6 +80,9 @@ def enforce(directus: DirectusClient, connection: redis.Redis | None, config: Ma
         if used <= moment - keep:
             directus.delete_items("directus_files", files)
             counts["audio_files_deleted"] += len(files)
+            counts["rendered_files_deleted"] += set_audio.forget_renders(
+                directus, str(playlist["id"])
+            )
             audit(directus, str(config["SECRET_KEY"]), "retention.audio_deleted", actor=SYSTEM,
                   subject=str(playlist["owner"]), detail={"files": len(files)})  # fmt: skip
             if connection is not None:

@@ -145,3 +145,22 @@ def test_asking_for_the_mix_queues_one_render_and_a_set_without_audio_says_why(
     assert "need the audio of at least two tracks" in status["error"]
     page = browser.get(f"/sets/{set_id}").text
     assert re.search(r'class="flash flash-error render-error"[^>]*>Previews need the audio', page)
+
+
+def test_rendered_audio_no_set_names_is_deleted_by_the_nightly_job(stack, heard_set) -> None:
+    import datetime as dt
+
+    set_id, render = heard_set
+    folder = stack.service.folder(set_audio.FOLDER)
+    orphan = stack.service.upload_file(_mp3(2, 4), "02-03.mp3", metadata={"folder": folder})
+    later = dt.datetime.now(dt.UTC) + set_audio.ORPHAN_GRACE + dt.timedelta(minutes=5)
+
+    assert set_audio.delete_orphans(stack.service, dt.datetime.now(dt.UTC)) == 0  # too young yet
+    assert set_audio.delete_orphans(stack.service, later) == 1
+    kept = stack.admin.list_items(
+        "directus_files", filter={"folder": {"_eq": folder}}, fields=["id"]
+    )
+    assert {k["id"] for k in kept} == set(set_audio.file_ids(render))
+    assert orphan["id"] not in {k["id"] for k in kept}
+    stack.service.delete_item("sets", set_id)  # as the Studio would: the set alone
+    assert set_audio.delete_orphans(stack.service, later) == 4

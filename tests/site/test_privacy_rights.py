@@ -15,7 +15,7 @@ import requests
 import yaml
 from click.testing import CliRunner
 
-from service import ledger, privacy, usage
+from service import ledger, privacy, set_audio, usage
 from service.cli import main
 from service.privacy import erase, links
 from service.stack.settings import SNAPSHOT_FILE
@@ -363,12 +363,20 @@ def test_uploaded_audio_is_deleted_after_its_retention_and_the_dj_is_warned_firs
     assert len([m for m in stack.mailbox.messages if rich["dj"].email in str(m["To"])
                 and "will be deleted soon" in str(m["Subject"])]) == warned_twice == 1  # fmt: skip
     assert stack.admin.count("directus_files", {"id": {"_eq": audio}}) == 1
+    preview = stack.service.upload_file(b"ID3 a rendered preview", "01-02.mp3",
+                                        metadata={"folder": stack.service.folder(set_audio.FOLDER)})  # fmt: skip
+    stack.service.update_item("sets", rich["set"], {"render": {"status": "done", "previews": [
+        {"from": 1, "to": 2, "file": preview["id"]}]}})  # fmt: skip
 
     counts = retention.nightly(
         stack.service, site_redis, config, at=privacy.now() + dt.timedelta(days=366)
     )
     assert counts["audio_files_deleted"] >= 1 and "exports_expired" in counts
     assert stack.admin.count("directus_files", {"id": {"_eq": audio}}) == 0
+    # The previews made of that audio go with it; the set stays.
+    assert counts["rendered_files_deleted"] == 1
+    assert stack.admin.count("directus_files", {"id": {"_eq": preview["id"]}}) == 0
+    assert stack.service.get_item("sets", rich["set"], fields=["render"])["render"] is None
     assert (
         stack.admin.count("directus_files", {"id": {"_eq": source}}) == 1
     )  # the playlist file stays
