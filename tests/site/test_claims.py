@@ -18,6 +18,7 @@ CAPABILITIES = {
     "Paddle": ("paddle",),
     "Beatport": ("beatport",),
     "purchase": ("buy", "checkout", "purchase", "paddle"),  # tokens are sold through Paddle
+    "continuous mix": ("render_set_audio", "set_audio_file"),  # rendered and served by the site
 }
 
 
