@@ -1,7 +1,7 @@
 """A set's rendered audio: a preview per transition and, on request, the whole mix with its cue sheet.
 
 Two fields of ``sets``, each with one writer. ``render_request`` (the site and the generate job) is
-what was last asked: ``{mix: bool, at}``. ``render`` (the render job) is the last render::
+what was last asked: ``{mix: bool, keylock: bool, at}``. ``render`` (the render job) is the last render::
 
     {status: running|done|failed, progress, error, requested_at, at,
      previews: [{from, to, file, seconds, blend_at_s, blend_s, beatmatched, speed, note, peaks}],
@@ -87,11 +87,13 @@ def forget_renders(directus: DirectusClient, playlist_id: str) -> int:
     return deleted
 
 
-def request(directus: DirectusClient, item: Mapping[str, Any], *, mix: bool) -> dict[str, Any]:
-    """Ask for a render of the set ``item`` (its previews, and the mix when ``mix``); a mix asked
-    for and not yet rendered stays asked. What is stored stays playable meanwhile."""
+def request(directus: DirectusClient, item: Mapping[str, Any], *, mix: bool,
+            keylock: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Ask for a render of the set ``item`` (its previews, and the mix when ``mix``; with
+    ``keylock`` each track keeps its pitch when its tempo changes); a mix asked for and not yet
+    rendered stays asked. What is stored stays playable meanwhile."""
     pending = (item.get("render_request") or {}).get("mix") and status(item) in ACTIVE
-    asked = {"mix": bool(mix or pending), "at": datetime.now(UTC).isoformat()}
+    asked = {"mix": bool(mix or pending), "keylock": keylock, "at": datetime.now(UTC).isoformat()}
     directus.update_item("sets", str(item["id"]), {"render_request": asked})
     return asked
 

@@ -130,7 +130,7 @@ def _render_once(directus: DirectusClient, set_id: str) -> str | None:
     directus.update_item("sets", set_id, {"render": running})
     with tempfile.TemporaryDirectory(prefix="aidj-render-") as tmp:
         try:
-            outputs = _render_files(directus, set_id, running, bool(asked.get("mix")), Path(tmp))
+            outputs = _render_files(directus, set_id, running, asked, Path(tmp))
         except state.JobFailure as exc:
             failed = {**running, "status": "failed", "error": str(exc)}
             directus.update_item("sets", set_id, {"render": failed})
@@ -140,7 +140,11 @@ def _render_once(directus: DirectusClient, set_id: str) -> str | None:
 
 
 def _render_files(
-    directus: DirectusClient, set_id: str, running: dict[str, Any], want_mix: bool, folder: Path
+    directus: DirectusClient,
+    set_id: str,
+    running: dict[str, Any],
+    asked: Mapping[str, Any],
+    folder: Path,
 ) -> dict[str, Any]:
     from service.dj.render import SetTrack, cue_sheet, decode_track, render_set
 
@@ -189,11 +193,11 @@ def _render_files(
             last["percent"] = percent
             directus.update_item("sets", set_id, {"render": {**running, "progress": percent}})
 
-    mix = folder / "mix.mp3" if want_mix else None
+    mix = folder / "mix.mp3" if asked.get("mix") else None
     previews = folder / "previews"
     previews.mkdir()
     rendered = render_set(tracks, mix=mix, previews=previews, preview_format="mp3",
-                          on_progress=on_progress)  # fmt: skip
+                          keylock=bool(asked.get("keylock")), on_progress=on_progress)  # fmt: skip
     for failed in rendered.failed:
         position, track = playable[failed.index]
         skipped.append({"position": position, "label": _label(track),
@@ -220,6 +224,7 @@ def _render_files(
         ],
         "skipped": sorted(skipped, key=lambda s: s["position"]),
         "mix": None,
+        "keylock": bool(asked.get("keylock")),
     }
     if mix is not None:
         cue = folder / "mix.cue"

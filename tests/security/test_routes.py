@@ -68,9 +68,16 @@ def owner_items(stack, site_app) -> dict[str, Any]:
     from service import privacy
 
     request = privacy.open_request(stack.service, "routes-test", owner.id, "access")
+    set_id = make_done_set(stack.service, owner.id, library)
+    # A rendered mix, so the set's audio route has a file to serve its owner.
+    mix = stack.service.upload_file(b"ID3 a rendered mix", "mix.mp3")
+    asked = {"mix": True, "at": "2026-11-30T10:00:00+00:00"}
+    stack.service.update_item("sets", set_id, {"render_request": asked, "render": {
+        "status": "done", "requested_at": asked["at"], "previews": [],
+        "mix": {"file": mix["id"], "seconds": 1.0, "tracks": 2}}})  # fmt: skip
     return {
         "owner": owner,
-        "set_id": make_done_set(stack.service, owner.id, library),
+        "set_id": set_id,
         "playlist_id": library["playlist"],
         "track_id": library["tracks"][0],
         "request_id": request["id"],
@@ -83,7 +90,7 @@ def _fill(rule: Rule, items: dict[str, Any]) -> str:
         "set_id": items["set_id"], "playlist_id": items["playlist_id"], "fmt": "m3u8",
         "track_id": items["track_id"],
         "request_id": items["request_id"],
-        "version": "2024-12-28",
+        "version": "2024-12-28", "name": "mix",
         # the RQ dashboard's own
         "instance_number": 0, "queue_name": "default", "registry_name": "failed",
         "job_id": "set-generate-x", "per_page": 10, "order": "asc", "page": 1,

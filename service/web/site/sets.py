@@ -499,7 +499,7 @@ def render_set_audio(set_id: str) -> Any:
         flash("The set is not built yet.", "error")
         return redirect(url_for("site.set_view", set_id=set_id), code=303)
     mix = request.form.get("mix") == "1"
-    set_audio.request(directus(), item, mix=mix)
+    set_audio.request(directus(), item, mix=mix, keylock=request.form.get("keylock") == "1")
     enqueue("render", set_id, connection=current_app.extensions["redis"])
     log.info("set %s: render asked%s", set_id, " with the mix" if mix else "")
     flash("Rendering the mix: this page updates by itself." if mix else
