@@ -128,6 +128,23 @@ def test_sign_up_verify_upload_build_and_download_a_set(stack, site_url, page, t
     assert 57 <= mixed_minutes <= 63, mixed_minutes
     playlist_node = root.find("PLAYLISTS").find("NODE").find("NODE")
     assert int(playlist_node.get("Entries")) == played
+
+    # Every transition's preview renders by itself (status.js reloads the page when it is done),
+    # and plays in the page: the browser reads its length through a range request.
+    previews = page.locator("figure.preview audio")
+    previews.first.wait_for(timeout=240_000)
+    assert previews.count() == played - 1
+    assert page.locator("figure.preview svg.waveform").count() == played - 1
+    seconds = previews.first.evaluate(
+        """audio => new Promise((done, failed) => {
+            audio.addEventListener("loadedmetadata", () => done(audio.duration));
+            audio.addEventListener("error", () => failed(String(audio.error && audio.error.code)));
+            audio.preload = "metadata";
+            audio.load();
+        })"""
+    )
+    assert 30 <= seconds <= 60, seconds
+    screenshot(page, "07-set-previews")
     assert page.csp_errors == []
 
 
