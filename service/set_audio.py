@@ -87,6 +87,14 @@ def forget_renders(directus: DirectusClient, playlist_id: str) -> int:
     return deleted
 
 
+def waiting_s(item: Mapping[str, Any]) -> float:
+    """Seconds since the set's last render request (0 when there is none)."""
+    asked = (item.get("render_request") or {}).get("at")
+    if not asked:
+        return 0.0
+    return (datetime.now(UTC) - datetime.fromisoformat(str(asked))).total_seconds()
+
+
 def request(directus: DirectusClient, item: Mapping[str, Any], *, mix: bool,
             keylock: bool = False) -> dict[str, Any]:  # fmt: skip
     """Ask for a render of the set ``item`` (its previews, and the mix when ``mix``; with

@@ -164,3 +164,25 @@ def test_rendered_audio_no_set_names_is_deleted_by_the_nightly_job(stack, heard_
     assert orphan["id"] not in {k["id"] for k in kept}
     stack.service.delete_item("sets", set_id)  # as the Studio would: the set alone
     assert set_audio.delete_orphans(stack.service, later) == 4
+
+
+def test_a_render_whose_job_was_lost_is_asked_for_again_when_its_page_polls(
+    stack, dj_client, site_redis
+) -> None:
+    import datetime as dt
+
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, make_library(stack.service, dj.id))
+    queue = Queue("default", connection=site_redis)
+    fresh = dt.datetime.now(dt.UTC).isoformat()
+    stack.service.update_item("sets", set_id, {"render_request": {"mix": False, "at": fresh}})
+    assert browser.get(f"/sets/{set_id}/render/status").json["status"] == "queued"
+    assert (
+        job_id("render", set_id) not in queue.job_ids
+    )  # asked a moment ago: its job may be coming
+
+    lost = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    stack.service.update_item("sets", set_id, {"render_request": {"mix": False, "at": lost}})
+    assert browser.get(f"/sets/{set_id}/render/status").json["status"] == "queued"
+    browser.get(f"/sets/{set_id}/render/status")
+    assert queue.job_ids.count(job_id("render", set_id)) == 1

@@ -486,6 +486,8 @@ def delete_set(set_id: str) -> Any:
 
 # -- hearing the set ----------------------------------------------------------------------------------
 RENDER_FIELDS = ("id", "status", "render", "render_request")
+#: A render queued this long without starting is asked for again when its page polls.
+RENDER_LOST_S = 60.0
 #: Headers of the stored file passed on to the browser (a range answer needs the first three).
 _PASSED_HEADERS = ("Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified")
 
@@ -514,6 +516,10 @@ def render_status(set_id: str) -> Any:
     item = owned_or_404("sets", set_id, RENDER_FIELDS)
     status = set_audio.status(item)
     render = item.get("render") or {}
+    if status == "queued" and set_audio.waiting_s(item) > RENDER_LOST_S:
+        # Its job was lost (Redis down when it was asked, a flushed queue): ask again; a job that
+        # is waiting or running makes this a no-op.
+        enqueue("render", set_id, connection=current_app.extensions["redis"])
     progress = (render.get("progress") or 0) if status == "running" else 0
     error = render.get("error") if status == "failed" else None
     return jsonify(status=status, progress=progress, error=error)
