@@ -1,5 +1,5 @@
-"""``aidj set render`` on a small generated set: the mix, its cue sheet, a preview per transition,
-and a corrupt file that fails only its own transitions."""
+"""``aidj set render`` on a small generated set: the mix and its chapter marks, its cue sheet, a preview
+per transition, and a corrupt file that fails only its own transitions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from mutagen.flac import FLAC
+from mutagen.id3 import ID3
 
 from service.cli import main
 from service.dj.analysis.synth import render
 from service.dj.keys import Key
+from service.dj.render.chapters import parse_chapter_time
 
 
 def _track(tmp_path: Path, name: str, bpm: float, camelot: int, seed: int) -> dict[str, object]:
@@ -61,6 +65,16 @@ def test_render_writes_mix_cue_and_previews_and_skips_a_corrupt_track(tmp_path: 
     assert [t for t in re.findall(r'TITLE "(.*)"', sheet)] == ["One", "Two", "Three"]
     seconds = [int(m) * 60 + int(s) + int(f) / 75 for m, s, f in starts]
     assert seconds[0] == 0 and seconds[0] < seconds[1] < seconds[2] < info.duration
+    # The mix carries the same starts as chapter marks (to the millisecond; the sheet has 1/75 s).
+    tags = FLAC(mix).tags
+    assert [tags[f"CHAPTER{n:03d}NAME"][0] for n in (1, 2, 3)] == [
+        "Gen – One",
+        "Gen – Two",
+        "Gen – Three",
+    ]
+    assert "CHAPTER004" not in tags
+    marks = [parse_chapter_time(tags[f"CHAPTER{n:03d}"][0]) for n in (1, 2, 3)]
+    assert marks == pytest.approx(seconds, abs=0.5 / 75 + 0.0005)
 
 
 def test_render_refuses_an_unknown_output_format(tmp_path: Path) -> None:
@@ -68,3 +82,28 @@ def test_render_refuses_an_unknown_output_format(tmp_path: Path) -> None:
     set_json.write_text(json.dumps({"tracks": []}))
     result = CliRunner().invoke(main, ["set", "render", str(set_json), "-o", "mix.aac"])
     assert result.exit_code == 2 and ".flac, .wav, .ogg or .mp3" in result.output
+
+
+def test_an_mp3_mix_carries_id3_chapters_at_the_cue_sheet_times(tmp_path: Path) -> None:
+    one = _track(tmp_path, "one", 124.0, 8, 1)
+    two = _track(tmp_path, "two", 125.0, 9, 2)
+    del two["artist"]
+    set_json = tmp_path / "set.json"
+    set_json.write_text(json.dumps({"tracks": [one, two], "transitions": []}))
+    mix, cue = tmp_path / "mix.mp3", tmp_path / "mix.cue"
+    result = CliRunner().invoke(
+        main, ["set", "render", str(set_json), "-o", str(mix), "--cue", str(cue), "--bars", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    sheet = cue.read_text(encoding="utf-8")
+    cue_ms = [
+        (int(m) * 60 + int(s) + int(f) / 75) * 1000
+        for m, s, f in re.findall(r"INDEX 01 (\d\d):(\d\d):(\d\d)", sheet)
+    ]
+    tags = ID3(mix)
+    (toc,) = tags.getall("CTOC")
+    chaps = [tags[f"CHAP:{i}"] for i in toc.child_element_ids]
+    assert [str(c.sub_frames["TIT2"]) for c in chaps] == ["Gen – One", "Two"]
+    assert [c.start_time for c in chaps] == pytest.approx(cue_ms, abs=1000 * 0.5 / 75 + 1)
+    assert chaps[0].end_time == chaps[1].start_time
+    assert chaps[1].end_time == pytest.approx(sf.info(mix).duration * 1000, abs=60)
