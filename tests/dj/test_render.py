@@ -209,3 +209,23 @@ def test_the_bass_swaps_at_the_middle_of_the_blend() -> None:
     before, after = slice(quarter, 2 * quarter - 2000), slice(2 * quarter + 2000, 3 * quarter)
     assert bass(a[before]) > 10 * bass(b[before])
     assert bass(b[after]) > 10 * bass(a[after])
+
+
+@pytest.mark.parametrize("pitch_lock", [False, True])
+def test_a_transition_copies_the_incoming_track_once(pitch_lock: bool) -> None:
+    # The new deck is the only full-length copy made: the gain and the splice write no second one.
+    a = Track(clicks(124.0, 0.5, 120.0), 124.0, 0.5)
+    b = Track(clicks(128.0, 0.3, 120.0), 128.0, 0.3)
+    size = b.audio.nbytes
+    tracemalloc.start()
+    try:
+        deck = prepare(a)
+        _, prepared = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        tr = transition(deck, b, bars=8, pitch_lock=pitch_lock)
+        _, top = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert tr.beatmatched
+    assert prepared < 1.2 * size
+    assert top - deck.audio.nbytes < 1.5 * size  # the new deck and a blend's worth of working space

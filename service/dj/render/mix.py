@@ -102,7 +102,7 @@ def _gain_db(audio: np.ndarray, target: float) -> float:
 def prepare(track: Track, target_lufs: float = TARGET_LUFS) -> Deck:
     """The first deck of a mix: loudness-matched, at its own tempo."""
     gain = _gain_db(track.audio, target_lufs)
-    audio = (track.audio * np.float32(10 ** (gain / 20))).astype(np.float32)
+    audio = np.multiply(track.audio, np.float32(10 ** (gain / 20)), dtype=np.float32)
     bar = downbeat = None
     if track.bpm and track.first_beat_s is not None:
         bar = 4 * 60.0 / track.bpm * RATE
@@ -163,7 +163,7 @@ def _plain(
     if incoming.bpm and incoming.first_beat_s is not None:
         bar = 4 * 60.0 / incoming.bpm * RATE
         downbeat = incoming.first_beat_s * RATE
-    audio = (source * np.float32(10 ** (gain / 20))).astype(np.float32)
+    audio = np.multiply(source, np.float32(10 ** (gain / 20)), dtype=np.float32)
     deck = Deck(audio, bar, downbeat, length, incoming.bpm, gain)
     return Transition(n - length, length, deck, False, 1.0, note)
 
@@ -207,7 +207,7 @@ def _beatmatched(
         riding = ride(source, src_pos, speed, 1.0, ride_len)
     after = src_pos + ride_len * (speed + 1) / 2  # source frame where own tempo resumes
     rest = source[round(after) :]
-    audio = np.concatenate([blended, riding, rest]).astype(np.float32)
+    audio = np.concatenate([blended, riding, rest], dtype=np.float32)  # the deck's only copy
     # The grid in the own-tempo part: a source downbeat ``d`` plays at frame length+ride_len+(d-after).
     downbeat = length + ride_len + (first - after)
     deck = Deck(audio, src_bar, downbeat, length + ride_len, incoming.bpm)
