@@ -129,10 +129,13 @@ def keylock(
     offset = frame + tol  # padded index of source frame 0
     mono = padded.mean(axis=1)
     out = np.zeros((n + frame, channels), np.float32)
+    # Frames go on one hop past the end (at ``speed_to``): every output frame then has both of its
+    # overlapping windows, and the last ones do not fade out.
     speeds = np.linspace(speed_from, speed_to, max(n, 1), endpoint=False)
+    speeds = np.concatenate([speeds, np.full(hop, speed_to)])
     positions = start + np.concatenate(([0.0], np.cumsum(speeds[:-1])))
     previous = None
-    for j in range(0, n, hop):
+    for j in range(0, n + hop, hop):
         nominal = round(positions[j] - frame / 2) + offset  # frame centred on the position
         nominal = min(max(nominal, tol), len(padded) - frame - tol)
         if previous is None:
