@@ -232,10 +232,30 @@ def test_a_keylocked_deck_has_no_dropout_where_the_blend_and_the_ride_end() -> N
     tr = transition(deck, Track(tone, 128.0, 0.3), bars=8, pitch_lock=True)
     assert tr.beatmatched
     audio = tr.incoming.audio[:, 0]
+    steps = np.abs(np.diff(audio))
+    smooth = steps[tr.length + 5000 : tr.length + 50000].max()  # a sine's largest step
     for edge in (tr.length, tr.incoming.free_from):
         windows = audio[edge - 2205 : edge + 2205].reshape(-1, 441)  # 10 ms windows around it
         rms = np.sqrt((windows**2).mean(axis=1))
         assert rms.min() > 0.8 * rms.max(), edge
+        # Nor a jump in the waveform (a click): blend and ride are one pass, and the track resumes
+        # where it continues the ride's waveform.
+        assert steps[edge - 300 : edge + 300].max() < 1.5 * smooth, edge
+
+
+@pytest.mark.parametrize("pitch_lock", [False, True])
+def test_the_incoming_deck_keeps_its_grid_after_the_ride(pitch_lock: bool) -> None:
+    deck = prepare(Track(clicks(124.0, 0.5, 60.0), 124.0, 0.5))
+    tr = transition(
+        deck, Track(clicks(128.0, 0.3, 60.0), 128.0, 0.3), bars=8, pitch_lock=pitch_lock
+    )
+    b = tr.incoming
+    assert b.downbeat is not None and b.bar is not None
+    found = pulses(b.audio[b.free_from :]) + b.free_from
+    beat = b.bar / 4
+    assert len(found) >= 16
+    off = [abs((p - b.downbeat) / beat - round((p - b.downbeat) / beat)) * beat for p in found]
+    assert max(off) / RATE < 0.003
 
 
 @pytest.mark.parametrize("pitch_lock", [False, True])

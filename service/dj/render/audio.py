@@ -18,7 +18,7 @@ from scipy.signal import butter, correlate, resample_poly, sosfiltfilt
 from service.dj.analysis.decode import MAX_SECONDS, DecodeError
 from service.dj.analysis.decode import decode as decode_mono
 
-__all__ = ["RATE", "bass_split", "keylock", "limit", "load", "ride", "stretch"]
+__all__ = ["RATE", "bass_split", "keylock", "limit", "load", "ride", "splice", "stretch"]
 
 #: Sample rate of every render.
 RATE = 44100
@@ -110,12 +110,14 @@ _WSOLA_TOLERANCE = 256
 
 
 def keylock(
-    audio: np.ndarray, start: float, speed_from: float, speed_to: float, n: int
+    audio: np.ndarray, start: float, speed_from: float, speed_to: float, n: int, hold: int = 0
 ) -> np.ndarray:
     """Like :func:`ride` but the pitch stays put (a CDJ's keylock): WSOLA, waveform-similarity
     overlap-add. Each 46 ms Hann frame is taken near where the speed says, moved by up to 5.8 ms to
     the place most like the natural continuation of the frame before, and overlap-added at half a
-    frame's hop; beats stay within that tolerance of where plain resampling puts them."""
+    frame's hop; beats stay within that tolerance of where plain resampling puts them. The first
+    ``hold`` output frames play at ``speed_from``, the speed then moves to ``speed_to`` by frame ``n``:
+    a blend and the ride after it in one pass, so no seam between them."""
     frame, hop, tol = _WSOLA_FRAME, _WSOLA_FRAME // 2, _WSOLA_TOLERANCE
     window = np.hanning(frame + 1)[:-1].astype(np.float32)[:, None]  # periodic: sums to 1 at 50 %
     channels = audio.shape[1]
@@ -131,8 +133,14 @@ def keylock(
     out = np.zeros((n + frame, channels), np.float32)
     # Frames go on one hop past the end (at ``speed_to``): every output frame then has both of its
     # overlapping windows, and the last ones do not fade out.
-    speeds = np.linspace(speed_from, speed_to, max(n, 1), endpoint=False)
-    speeds = np.concatenate([speeds, np.full(hop, speed_to)])
+    hold = min(max(hold, 0), n)
+    speeds = np.concatenate(
+        [
+            np.full(hold, speed_from),
+            np.linspace(speed_from, speed_to, max(n - hold, 1), endpoint=False),
+            np.full(hop, speed_to),
+        ]
+    )
     positions = start + np.concatenate(([0.0], np.cumsum(speeds[:-1])))
     previous = None
     for j in range(0, n + hop, hop):
@@ -151,3 +159,19 @@ def keylock(
         lo = max(at, 0)
         out[lo : at + frame] += seg[lo - at :]
     return out[:n]
+
+
+def splice(source: np.ndarray, played: np.ndarray, at: int, width: int = 1024) -> int:
+    """The frame of ``source`` within :data:`_WSOLA_TOLERANCE` of ``at`` from which it continues the
+    last ``width`` frames of ``played`` most alike (normalised cross-correlation): where a keylocked
+    part hands over to the track at its own tempo, WSOLA has left the waveform up to 5.8 ms off."""
+    tol = _WSOLA_TOLERANCE
+    lo = at - width - tol
+    if lo < 0 or at + tol > len(source) or len(played) < width:
+        return at
+    tail = played[-width:].mean(axis=1).astype(np.float64)
+    region = source[lo : at + tol].mean(axis=1).astype(np.float64)
+    score = correlate(region, tail, mode="valid", method="direct")  # 2 * tol + 1 lags
+    energy = np.convolve(region**2, np.ones(width), mode="valid")
+    score = score / np.sqrt(np.maximum(energy, 1e-12))
+    return at - tol + int(np.argmax(score))

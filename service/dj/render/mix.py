@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.dj.render.audio import RATE, bass_split, keylock, limit, ride, stretch
+from service.dj.render.audio import RATE, bass_split, keylock, limit, ride, splice, stretch
 from service.dj.render.loudness import SILENT_LUFS, loudness
 
 __all__ = [
@@ -45,6 +45,8 @@ MAX_STRETCH = 0.12
 #: A phrase, in bars: blends start on one.
 PHRASE_BARS = 8
 _SWAP_RAMP_S = 0.02
+#: Where a keylocked ride hands over to the track itself: a 6 ms crossfade.
+_SPLICE_FRAMES = 256
 _BLOCK = 1 << 16
 
 
@@ -191,25 +193,30 @@ def _beatmatched(
     span = length * speed  # source frames the blend plays (twice B's bars when B is double-time)
     if len(source) - head_frames < span + bars * src_bar + RATE:
         return None
-    blend_src = source[head_frames : head_frames + round(span) + RATE]
-    if pitch_lock:
-        blended = keylock(blend_src, 0.0, speed, speed, length)
-    else:
-        blended = stretch(blend_src, speed)[:length]
     # Ride back from ``speed`` to 1 over the next ``bars`` bars (at the average of both tempos).
     ride_len = round(bars * src_bar / ((speed + 1) / 2))
     src_pos = head_frames + length * speed
-    if pitch_lock:
-        at = int(src_pos)
-        ride_src = source[at : at + round(ride_len * (speed + 1) / 2) + RATE]
-        riding = keylock(ride_src, src_pos - at, speed, 1.0, ride_len)
-    else:
-        riding = ride(source, src_pos, speed, 1.0, ride_len)
     after = src_pos + ride_len * (speed + 1) / 2  # source frame where own tempo resumes
-    rest = source[round(after) :]
+    if pitch_lock:
+        # One WSOLA pass over blend and ride, then the track from where it continues the waveform,
+        # with a short crossfade: no jump where the blend ends or where the ride ends.
+        part = source[head_frames : round(after) + RATE]
+        locked = keylock(part, 0.0, speed, 1.0, length + ride_len, hold=length)
+        blended, riding = locked[:length], locked[length:]
+        resume = splice(source, locked, round(after))
+        fade = min(_SPLICE_FRAMES, len(riding), resume)
+        if fade:
+            r = np.linspace(0.0, 1.0, fade + 2, dtype=np.float32)[1:-1, None]
+            riding[-fade:] = riding[-fade:] * (1 - r) + source[resume - fade : resume] * r
+    else:
+        blend_src = source[head_frames : head_frames + round(span) + RATE]
+        blended = stretch(blend_src, speed)[:length]
+        riding = ride(source, src_pos, speed, 1.0, ride_len)
+        resume = round(after)
+    rest = source[resume:]
     audio = np.concatenate([blended, riding, rest], dtype=np.float32)  # the deck's only copy
-    # The grid in the own-tempo part: a source downbeat ``d`` plays at frame length+ride_len+(d-after).
-    downbeat = length + ride_len + (first - after)
+    # The grid in the own-tempo part: a source downbeat ``d`` plays at frame length+ride_len+(d-resume).
+    downbeat = length + ride_len + (first - resume)
     deck = Deck(audio, src_bar, downbeat, length + ride_len, incoming.bpm)
     return Transition(round(start), length, deck, True, speed)
 
