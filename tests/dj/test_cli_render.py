@@ -59,6 +59,11 @@ def test_render_writes_mix_cue_and_previews_and_skips_a_corrupt_track(tmp_path: 
     assert sorted(p.name for p in previews.iterdir()) == ["01-02.opus", "02-04.opus"]
     for p in previews.iterdir():
         assert sf.info(p).duration > 10 and sf.info(p).subtype == "OPUS"
+    # The length it reports is the preview's own (Opus runs at 48 kHz, not the mix's 44.1).
+    told = dict(re.findall(r"preview \S*?(\d\d-\d\d\.opus) \((\d+) s", result.output))
+    assert {n: int(s) for n, s in told.items()} == {
+        p.name: round(sf.info(p).duration) for p in previews.iterdir()
+    }
     sheet = cue.read_text(encoding="utf-8")
     assert sheet.startswith('FILE "mix.flac" WAVE')
     starts = re.findall(r"INDEX 01 (\d\d):(\d\d):(\d\d)", sheet)
@@ -88,6 +93,7 @@ def test_an_mp3_mix_carries_id3_chapters_at_the_cue_sheet_times(tmp_path: Path) 
     one = _track(tmp_path, "one", 124.0, 8, 1)
     two = _track(tmp_path, "two", 125.0, 9, 2)
     del two["artist"]
+    del two["bpm"]  # a downbeat without a tempo: the command analyses the file
     set_json = tmp_path / "set.json"
     set_json.write_text(json.dumps({"tracks": [one, two], "transitions": []}))
     mix, cue = tmp_path / "mix.mp3", tmp_path / "mix.cue"
@@ -95,6 +101,7 @@ def test_an_mp3_mix_carries_id3_chapters_at_the_cue_sheet_times(tmp_path: Path) 
         main, ["set", "render", str(set_json), "-o", str(mix), "--cue", str(cue), "--bars", "4"]
     )
     assert result.exit_code == 0, result.output
+    assert "1 (One) → 2 (Two): " in result.output and "beatmatched" in result.output
     sheet = cue.read_text(encoding="utf-8")
     cue_ms = [
         (int(m) * 60 + int(s) + int(f) / 75) * 1000
