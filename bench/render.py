@@ -12,7 +12,7 @@ folder. Beat grids are the known ones, so no analysis is timed.
 - *preview*: decoding two tracks, planning the 16-bar transition and rendering a ``--preview-s``
   (60 s) preview, as ``aidj set render --previews`` does; × real time = preview seconds / CPU
   seconds. Encoding it to MP3 is timed apart.
-- *mix*: a mix of at least each of ``--minutes`` (90 and 120 by default: 17 and 22 six-minute tracks)
+- *mix*: a mix of at least each of ``--minutes`` (90 and 120 by default: 18 and 23 six-minute tracks)
   rendered through ``mix_blocks`` and written block by block to 24-bit FLAC with soundfile, as
   ``aidj set render -o MIX.flac`` does (decoding included); × real time = mix seconds / CPU seconds
   (the FLAC encoder's share is given too), and the child's peak resident memory (``VmHWM``; after the
@@ -49,9 +49,10 @@ sys.path.insert(0, str(ROOT))
 
 from service.dj.analysis.synth import render  # noqa: E402
 from service.dj.keys import Key  # noqa: E402
+from service.dj.render.mix import DEFAULT_BARS as BARS  # noqa: E402  (the blend, as the CLI's)
+from service.dj.render.mix import PHRASE_BARS  # noqa: E402  (blends start on a phrase)
 
 RATE = 44100
-BARS = 16  # the blend, as `aidj set render` by default
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
@@ -80,9 +81,11 @@ def build_corpus(folder: Path, count: int, track_minutes: float, seed: int) -> l
     return tracks
 
 
-def tracks_for(minutes: float, track_s: float, bpm: float = 125.0) -> int:
-    """Tracks of ``track_s`` seconds a mix of at least ``minutes`` needs (blends of BARS overlap)."""
-    overlap = BARS * 240 / bpm
+def tracks_for(minutes: float, track_s: float) -> int:
+    """Tracks of ``track_s`` seconds a mix of at least ``minutes`` needs: each transition loses at
+    most the blend, the outgoing track's end after the last phrase that fits (under a phrase) and
+    the incoming track's lead-in (under a second), at 120 BPM."""
+    overlap = (BARS + PHRASE_BARS) * 240 / 120.0 + 1.0
     return max(2, math.ceil((minutes * 60 - overlap) / (track_s - overlap)))
 
 
