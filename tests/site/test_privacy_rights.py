@@ -374,7 +374,7 @@ def test_uploaded_audio_is_deleted_after_its_retention_and_the_dj_is_warned_firs
     assert counts["audio_files_deleted"] >= 1 and "exports_expired" in counts
     assert stack.admin.count("directus_files", {"id": {"_eq": audio}}) == 0
     # The previews made of that audio go with it; the set stays.
-    assert counts["rendered_files_deleted"] == 1
+    assert counts["rendered_files_deleted"] >= 1  # other tests' sets a year old count too
     assert stack.admin.count("directus_files", {"id": {"_eq": preview["id"]}}) == 0
     assert stack.service.get_item("sets", rich["set"], fields=["render"])["render"] is None
     assert (
