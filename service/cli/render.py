@@ -42,12 +42,21 @@ def _grid(entry: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def _track_loader(entry: dict[str, Any], base: Path) -> Track:
+def _track_loader(entry: dict[str, Any], base: Path, technique: str | None) -> Track:
     """Decode one track of SET.json; analyse it when the JSON carries no beat grid."""
     from service.dj.render import decode_track
 
     path = _resolve(str(entry.get("path") or ""), base)
-    return decode_track(path, _grid(entry), str(entry.get("title") or path.name))
+    return decode_track(path, _grid(entry), str(entry.get("title") or path.name), technique)
+
+
+def _techniques(payload: dict[str, Any]) -> dict[str, str]:
+    """How each track comes in, by its id, from the JSON's transitions (the scorecard's)."""
+    return {
+        str(t["to_id"]): str(t["technique"])
+        for t in payload.get("transitions") or []
+        if isinstance(t, dict) and t.get("to_id") and t.get("technique")
+    }
 
 
 @click.command("render")
@@ -62,7 +71,11 @@ def _track_loader(entry: dict[str, Any], base: Path) -> Track:
     show_default=True,
 )
 @click.option(
-    "--bars", type=click.IntRange(2, 64), default=16, show_default=True, help="Blend length."
+    "--bars",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Blend every transition over this many bars; by default each is played as its mixing "
+    "tip says (a long blend 32 bars, a short one 16, a cut or an echo out).",
 )
 @click.option("--keylock", is_flag=True, help="Keep each track's pitch when its tempo changes.")
 def render_command(
@@ -71,7 +84,7 @@ def render_command(
     cue: str | None,
     previews: str | None,
     preview_format: str,
-    bars: int,
+    bars: int | None,
     keylock: bool,
 ) -> None:
     """Render SET.json (from `aidj set build --format json`) as one beatmatched mix."""
@@ -92,9 +105,10 @@ def render_command(
     preview_dir = Path(previews) if previews else None
     if preview_dir is not None:
         preview_dir.mkdir(parents=True, exist_ok=True)
+    techniques = _techniques(payload)
     tracks = [
         SetTrack(
-            lambda e=entry: _track_loader(e, base),
+            lambda e=entry: _track_loader(e, base, techniques.get(str(e.get("id")))),
             str(entry.get("title") or Path(str(entry.get("path") or "?")).stem),
             str(entry.get("artist") or ""),
         )
@@ -112,7 +126,8 @@ def render_command(
             if tr.beatmatched
             else tr.note
         )
-        click.echo(f"{label(a)} → {label(b)}: {tr.length / RATE:.1f} s blend, {how}")
+        what = {"cut": "cut", "echo_out": "echo"}.get(tr.technique, "blend")
+        click.echo(f"{label(a)} → {label(b)}: {tr.length / RATE:.1f} s {what}, {how}")
 
     rendered = render_set(
         tracks,

@@ -8,8 +8,9 @@ RMSE in energy levels (each track measured where it plays on the set's clock), a
 adjacencies. Shares are over the transitions where the facts
 are known (both keys, both BPMs); the counts of unknown ones are reported beside them.
 
-Per transition: the relation's name, the tempo change, the energy change, and a mixing tip with the
-pitch adjustment to use.
+Per transition: the relation's name, the tempo change, the energy change, the mixing technique
+(long or short blend, echo out, cut: what the mix renderer plays) and a tip saying it with the pitch
+adjustment to use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ from service.dj.costs import CostWeights, TransitionFacts, transitions_along
 from service.dj.timeline import DEFAULT_OVERLAP_S, durations, progress, set_length_s
 from service.dj.tracks import Track
 
-__all__ = ["Scorecard", "TransitionReport", "mixing_tip", "score_order"]
+__all__ = [
+    "TECHNIQUES",
+    "Scorecard",
+    "TransitionReport",
+    "mixing_technique",
+    "mixing_tip",
+    "score_order",
+]
+
+#: The ways a transition is mixed, as :func:`mixing_technique` names them.
+TECHNIQUES = ("long_blend", "short_blend", "echo_out", "cut")
 
 #: Tempo change under which a long blend stays in key without keylock (< half a semitone).
 SMOOTH_TEMPO_PCT = 3.0
@@ -46,6 +57,7 @@ class TransitionReport:
     tempo_change_pct: float | None
     tempo_factor: float | None  # ×1, ×2 (incoming counted double-time) or ×½; None if unknown
     energy_change: int | None
+    technique: str  # one of TECHNIQUES: how the tip says to mix it
     tip: str
     cost: float
 
@@ -91,23 +103,37 @@ class Scorecard:
         return out
 
 
-def mixing_tip(facts: TransitionFacts, outgoing_bpm: float | None) -> str:
-    """A one-line instruction: blend length or cut/echo out, and the pitch adjustment to use."""
-    change = facts.tempo_change_pct
-    size = abs(change) if change is not None else None
+def mixing_technique(facts: TransitionFacts) -> str:
+    """How to mix the transition: one of :data:`TECHNIQUES` (the renderer plays it so)."""
+    size = abs(facts.tempo_change_pct) if facts.tempo_change_pct is not None else None
     if size is None or facts.relation is None:
-        kind = "short blend (8–16 bars), check by ear: key or tempo unknown"
-    elif size > CUT_TEMPO_PCT:
-        kind = "cut on the downbeat: the tempos are too far apart to beatmatch"
-    elif facts.clash:
-        kind = "cut on a phrase boundary: the keys clash"
-    elif (
+        return "short_blend"
+    if size > CUT_TEMPO_PCT or facts.clash:
+        return "cut"
+    if (
         size > SEMITONE_TEMPO_PCT
         or facts.relation_kind == "SEMITONE"
         or (facts.harmonic is False and size > SMOOTH_TEMPO_PCT)
     ):
+        return "echo_out"
+    if facts.harmonic and size <= SMOOTH_TEMPO_PCT:
+        return "long_blend"
+    return "short_blend"
+
+
+def mixing_tip(facts: TransitionFacts, outgoing_bpm: float | None) -> str:
+    """A one-line instruction: blend length or cut/echo out, and the pitch adjustment to use."""
+    change = facts.tempo_change_pct
+    size = abs(change) if change is not None else None
+    technique = mixing_technique(facts)
+    if size is None or facts.relation is None:
+        kind = "short blend (8–16 bars), check by ear: key or tempo unknown"
+    elif technique == "cut":
+        kind = ("cut on the downbeat: the tempos are too far apart to beatmatch" if size > CUT_TEMPO_PCT
+                else "cut on a phrase boundary: the keys clash")  # fmt: skip
+    elif technique == "echo_out":
         kind = "echo out the outgoing track, then drop the next one clean"
-    elif facts.harmonic and size <= SMOOTH_TEMPO_PCT:
+    elif technique == "long_blend":
         kind = "long blend (32 bars)"
     else:
         kind = "short blend (8–16 bars)"
@@ -150,6 +176,7 @@ def score_order(
             tempo_change_pct=facts.tempo_change_pct,
             tempo_factor=facts.tempo_factor,
             energy_change=facts.energy_change,
+            technique=mixing_technique(facts),
             tip=mixing_tip(facts, a.bpm),
             cost=facts.cost,
         )

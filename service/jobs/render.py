@@ -151,7 +151,7 @@ def _render_files(
     rows = directus.list_items(
         "set_tracks",
         filter={"set": {"_eq": set_id}, "track": {"_nnull": True}},
-        fields=["position", *(f"track.{name}" for name in TRACK_FIELDS)],
+        fields=["position", "transition", *(f"track.{name}" for name in TRACK_FIELDS)],
         sort=["position"],
         limit=-1,
     )
@@ -160,7 +160,9 @@ def _render_files(
     for position, row in enumerate(rows, start=1):
         track = row.get("track") or {}
         if track.get("file"):
-            playable.append((position, track))
+            # How it comes in, as the set's tip says (a track after a skipped one keeps its own).
+            technique = (row.get("transition") or {}).get("technique")
+            playable.append((position, {**track, "technique": technique}))
         else:
             skipped.append({"position": position, "label": _label(track), "reason": NO_AUDIO})
     if len(playable) < 2:
@@ -177,7 +179,8 @@ def _render_files(
             except DirectusNotFound:
                 raise ValueError("its audio file is gone") from None
             try:
-                return decode_track(target, track_from_item(track).beat_grid, _label(track))
+                grid = track_from_item(track).beat_grid
+                return decode_track(target, grid, _label(track), track.get("technique"))
             finally:
                 target.unlink(missing_ok=True)
 
@@ -218,6 +221,7 @@ def _render_files(
                 "beatmatched": p.beatmatched,
                 "speed": round(p.speed, 5),
                 "note": p.note,
+                "technique": p.technique,
                 "peaks": p.peaks,
             }
             for p in rendered.previews

@@ -114,3 +114,19 @@ def test_an_mp3_mix_carries_id3_chapters_at_the_cue_sheet_times(tmp_path: Path) 
     assert [c.start_time for c in chaps] == pytest.approx(cue_ms, abs=1000 * 0.5 / 75 + 1)
     assert chaps[0].end_time == chaps[1].start_time
     assert chaps[1].end_time == pytest.approx(sf.info(mix).duration * 1000, abs=60)
+
+
+def test_each_transition_is_played_as_the_sets_tip_says(tmp_path: Path) -> None:
+    one, two, three = (
+        _track(tmp_path, n, 124.0, 8, s) for n, s in (("one", 1), ("two", 2), ("three", 3))
+    )
+    transitions = [{"from_id": "one", "to_id": "two", "technique": "echo_out"},
+                   {"from_id": "two", "to_id": "three", "technique": "short_blend"}]  # fmt: skip
+    set_json = tmp_path / "set.json"
+    set_json.write_text(json.dumps({"tracks": [one, two, three], "transitions": transitions}))
+    result = CliRunner().invoke(
+        main, ["set", "render", str(set_json), "-o", str(tmp_path / "mix.wav")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 (One) → 2 (Two): 3.9 s echo, echo out on a phrase boundary" in result.output
+    assert "2 (Two) → 3 (Three): " in result.output and " s blend, beatmatched" in result.output

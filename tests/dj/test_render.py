@@ -8,6 +8,7 @@ module quick.
 from __future__ import annotations
 
 import functools
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -276,3 +277,54 @@ def test_a_transition_copies_the_incoming_track_once(pitch_lock: bool) -> None:
     assert tr.beatmatched
     assert prepared < 1.2 * size
     assert top - deck.audio.nbytes < 1.5 * size  # the new deck and a blend's worth of working space
+
+
+def test_each_blend_is_as_long_as_the_sets_tip_says() -> None:
+    a = Track(clicks(124.0, 0.5, 180.0), 124.0, 0.5)
+    bar_a = 4 * 60 / 124 * RATE
+    deck = prepare(a)
+    for technique, bars in (("long_blend", 32), ("short_blend", 16), (None, 16)):
+        b = Track(clicks(125.0, 0.3, 180.0), 125.0, 0.3, technique=technique)
+        tr = transition(deck, b)
+        assert tr.beatmatched and tr.length == pytest.approx(bars * bar_a, abs=1), technique
+    long_in = Track(clicks(125.0, 0.3, 180.0), 125.0, 0.3, technique="long_blend")
+    assert transition(deck, long_in, bars=8).length == pytest.approx(8 * bar_a, abs=1)  # overridden
+    # A radio edit too short for a long blend and the ride back gets a shorter blend, and says so.
+    edit = Track(clicks(125.0, 0.3, 100.0), 125.0, 0.3, technique="long_blend")
+    tr = transition(deck, edit)
+    assert tr.beatmatched and tr.length == pytest.approx(16 * bar_a, abs=1)
+    assert tr.note == "16 bars, not 32: the tracks are too short for a longer blend"
+
+
+@pytest.mark.parametrize("technique", ["cut", "echo_out"])
+def test_a_cut_or_an_echo_out_drops_the_next_track_in_at_its_own_tempo_on_a_phrase(
+    technique: str,
+) -> None:
+    a = Track(clicks(124.0, 0.5, 60.0), 124.0, 0.5)
+    b = Track(clicks(138.0, 0.3, 60.0), 138.0, 0.3, technique=technique)  # 11 % apart
+    deck = prepare(a)
+    tr = transition(deck, b)
+    assert not tr.beatmatched and tr.technique == technique and tr.speed == 1.0
+    assert "dropped in" in tr.note and "phrase boundary" in tr.note
+    bar_a = 4 * 60 / 124 * RATE
+    bars_in = (tr.start - 0.5 * RATE) / bar_a
+    assert bars_in == pytest.approx(round(bars_in), abs=1e-3) and round(bars_in) % 8 == 0
+    expected = round(0.25 * RATE) if technique == "cut" else round(2 * bar_a)
+    assert tr.length == expected
+    audio, lead, stem_a, stem_b = preview(deck, tr, stems=True)
+    assert np.abs(audio).max() < 1.0
+    # B's beats count from the phrase downbeat (the first may be under the fade), at B's own tempo.
+    beats_b = pulses(stem_b[lead:])
+    beat_b = 60 / 138 * RATE
+    assert beats_b[0] < beat_b + 0.010 * RATE
+    assert max(abs(p - round(p / beat_b) * beat_b) for p in beats_b[:16]) / RATE < 0.010
+    measured = 60 * RATE / np.diff(beats_b[:16]).mean()
+    assert measured == pytest.approx(138.0, rel=0.001)
+    if technique == "echo_out":
+        # A's last beat repeats on A's beat, each repeat quieter, and nothing of A plays after.
+        beat = round(bar_a / 4)
+        echo = np.abs(stem_a[lead : lead + tr.length]).max(axis=1)
+        repeats = [echo[k * beat : (k + 1) * beat].max() for k in range(4)]
+        assert all(later < earlier for earlier, later in itertools.pairwise(repeats))
+        assert repeats[0] > 0.2
+        assert np.abs(stem_a[lead + tr.length :]).max() == 0.0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.dj.arcs import PRESETS, ArcError, arc_rmse, parse_arc
 from service.dj.costs import cost_matrix
-from service.dj.scorecard import score_order
+from service.dj.scorecard import TECHNIQUES, score_order
 from tests.engine.factories import track
 
 
@@ -85,3 +87,26 @@ def test_arcs_parse_presets_and_custom_points() -> None:
     for bad in ("sunrise", "0:3", "2:5,1:4", "0:a,1:2"):
         with pytest.raises(ArcError):
             parse_arc(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(
+        st.sampled_from(["8A", "8B", "9A", "3A", "2B", "11A", None]), min_size=2, max_size=2
+    ),
+    bpms=st.lists(st.one_of(st.none(), st.floats(60, 180)), min_size=2, max_size=2),
+)
+def test_every_transition_names_the_technique_its_tip_describes(keys, bpms) -> None:
+    a, b = (
+        track(str(i), key=k, bpm=bpm) for i, (k, bpm) in enumerate(zip(keys, bpms, strict=True))
+    )
+    report = score_order([a, b]).transitions[0]
+    assert report.technique in TECHNIQUES
+    words = {
+        "long_blend": "long blend",
+        "short_blend": "short blend",
+        "echo_out": "echo out",
+        "cut": "cut",
+    }
+    assert report.tip.startswith(words[report.technique])
+    assert report.to_json()["technique"] == report.technique

@@ -1,13 +1,20 @@
 """Transitions and the continuous mix, rendered block by block.
 
 A *deck* is one track as it will sound in the mix: stereo at :data:`RATE`, loudness-matched, already
-time-stretched where it comes in, with its beat grid in the deck's own frames. Each transition takes
-the outgoing deck's last phrase that leaves room for the blend, puts the incoming track's first
-downbeat there at the outgoing tempo, crossfades with an equal-power curve over ``bars`` bars and
-swaps the bass at the middle phrase boundary; the incoming track then rides back to its own tempo
-over the next ``bars`` bars. The tempo moves the pitch, as a pitch fader does, unless ``pitch_lock``
-asks for keylock (:func:`~service.dj.render.audio.keylock`). Without a beat grid on either side (or with tempos too far apart to
-beatmatch) it is a plain equal-power crossfade over :data:`PLAIN_FADE_S`, and the result says so.
+time-stretched where it comes in, with its beat grid in the deck's own frames. Each transition is
+played the way the scorecard's mixing technique for it says (:data:`TECHNIQUE_BARS`):
+
+- a **long** (32 bars) or **short** (16 bars) **blend** takes the outgoing deck's last phrase that
+  leaves room for the blend, puts the incoming track's first downbeat there at the outgoing tempo,
+  crossfades with an equal-power curve and swaps the bass at the middle; the incoming track then
+  rides back to its own tempo over as many bars again. The tempo moves the pitch, as a pitch fader
+  does, unless ``pitch_lock`` asks for keylock (:func:`~service.dj.render.audio.keylock`). Without a
+  beat grid on either side (or with tempos too far apart to beatmatch) it is a plain equal-power
+  crossfade over :data:`PLAIN_FADE_S`, and the result says so;
+- a **cut** or an **echo out** drops the incoming track in at its own tempo, from its first
+  downbeat, on the outgoing track's last phrase boundary that leaves room: a cut fades over
+  :data:`CUT_FADE_S`; an echo out repeats the outgoing track's last beat for two bars, each repeat
+  quieter, while the next track plays clean.
 """
 
 from __future__ import annotations
@@ -44,6 +51,16 @@ PLAIN_FADE_S = 12.0
 MAX_STRETCH = 0.12
 #: A phrase, in bars: blends start on one.
 PHRASE_BARS = 8
+#: Bars of the blend for each mixing technique the scorecard names (a track without one: DEFAULT_BARS).
+TECHNIQUE_BARS = {"long_blend": 32, "short_blend": 16, "echo_out": 2, "cut": 1}
+#: A blend that does not fit is halved down to this before it becomes a plain crossfade.
+MIN_BLEND_BARS = 4
+#: A cut is a fade this short (no click), the next track dropped in on the downbeat.
+CUT_FADE_S = 0.25
+#: An echo out repeats the outgoing track's last beat, each repeat this much quieter, lows removed.
+ECHO_FEEDBACK = 0.55
+#: The beat an echo repeats when there is no grid to count on.
+PLAIN_BEAT_S = 0.5
 _SWAP_RAMP_S = 0.02
 #: Where a keylocked ride hands over to the track itself: a 6 ms crossfade.
 _SPLICE_FRAMES = 256
@@ -58,6 +75,7 @@ class Track:
     bpm: float | None = None
     first_beat_s: float | None = None
     title: str = ""
+    technique: str | None = None  # how it comes in (the scorecard's mixing technique), if known
 
 
 @dataclass
@@ -82,6 +100,8 @@ class Transition:
     beatmatched: bool
     speed: float = 1.0  # incoming track's playback speed during the blend
     note: str = ""
+    technique: str = "blend"  # blend, cut or echo_out: what the blend plays
+    beat: int = 0  # frames of the outgoing track's beat (what an echo repeats)
     parts: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def blend(self, outgoing: Deck) -> np.ndarray:
@@ -125,14 +145,18 @@ def _speed(outgoing_bpm: float, incoming_bpm: float) -> float | None:
 def transition(
     outgoing: Deck,
     incoming: Track,
-    bars: int = DEFAULT_BARS,
+    bars: int | None = None,
     target_lufs: float = TARGET_LUFS,
     pitch_lock: bool = False,
 ) -> Transition:
     """Plan and prepare the blend from ``outgoing`` into ``incoming`` (see the module docstring);
-    ``pitch_lock`` changes the tempo with the pitch kept (keylock, WSOLA) instead of resampling."""
+    ``bars`` overrides the blend length the incoming track's technique asks for, and ``pitch_lock``
+    changes the tempo with the pitch kept (keylock, WSOLA) instead of resampling."""
     gain = _gain_db(incoming.audio, target_lufs)
     source = incoming.audio  # the gain is applied to the deck built from it, not to a copy
+    if incoming.technique in ("cut", "echo_out"):
+        return _dropped(outgoing, source, incoming, gain, incoming.technique)
+    bars = bars or TECHNIQUE_BARS.get(incoming.technique or "", DEFAULT_BARS)
     note = ""
     speed = None
     if outgoing.bar is None or outgoing.downbeat is None or outgoing.bpm is None:
@@ -146,11 +170,18 @@ def transition(
     if speed is not None:
         assert outgoing.bar is not None and outgoing.downbeat is not None
         assert incoming.bpm is not None and incoming.first_beat_s is not None
-        planned = _beatmatched(outgoing, source, incoming, speed, bars, pitch_lock)
-        if planned is not None:
-            planned.incoming.audio *= np.float32(10 ** (gain / 20))
-            planned.incoming.gain_db = gain
-            return planned
+        # The blend asked for, else shorter ones (a radio edit has no room for 32 bars and the ride).
+        tried = bars
+        while tried >= MIN_BLEND_BARS:
+            planned = _beatmatched(outgoing, source, incoming, speed, tried, pitch_lock)
+            if planned is not None:
+                planned.incoming.audio *= np.float32(10 ** (gain / 20))
+                planned.incoming.gain_db = gain
+                if tried < bars:
+                    planned.note = (f"{tried} bars, not {bars}: the tracks are too short "
+                                    "for a longer blend")  # fmt: skip
+                return planned
+            tried //= 2
         note = "too short for a beatmatched blend: plain crossfade"
     return _plain(outgoing, source, incoming, gain, note)
 
@@ -168,6 +199,42 @@ def _plain(
     audio = np.multiply(source, np.float32(10 ** (gain / 20)), dtype=np.float32)
     deck = Deck(audio, bar, downbeat, length, incoming.bpm, gain)
     return Transition(n - length, length, deck, False, 1.0, note)
+
+
+def _dropped(
+    outgoing: Deck, source: np.ndarray, incoming: Track, gain: float, technique: str
+) -> Transition:
+    """A cut or an echo out: the incoming track at its own tempo from its first downbeat, dropped
+    on the outgoing track's last phrase boundary that leaves room (its end, without a grid)."""
+    n = len(outgoing.audio)
+    gridded = outgoing.bar is not None and outgoing.downbeat is not None
+    beat = round(outgoing.bar / 4) if gridded else round(PLAIN_BEAT_S * RATE)  # type: ignore[operator]
+    if technique == "cut":
+        length = round(CUT_FADE_S * RATE)
+    else:
+        length = round(TECHNIQUE_BARS["echo_out"] * outgoing.bar) if gridded else 8 * beat  # type: ignore[operator]
+    length = max(0, min(length, n - outgoing.free_from, len(source)))
+    start = n - length
+    if gridded:
+        assert outgoing.bar is not None and outgoing.downbeat is not None
+        phrase = PHRASE_BARS * outgoing.bar
+        k = math.floor((n - length - outgoing.downbeat) / phrase)
+        at = outgoing.downbeat + k * phrase
+        if at >= max(outgoing.free_from, beat):
+            start = round(at)
+    head = 0
+    bar = downbeat = None
+    if incoming.bpm and incoming.first_beat_s is not None:
+        head = round(incoming.first_beat_s * RATE)  # drop in on bar 1
+        bar = 4 * 60.0 / incoming.bpm * RATE
+        downbeat = 0.0
+    audio = np.multiply(source[head:], np.float32(10 ** (gain / 20)), dtype=np.float32)
+    length = min(length, len(audio))
+    deck = Deck(audio, bar, downbeat, length, incoming.bpm, gain)
+    where = "on a phrase boundary" if gridded else "at the end"
+    note = (f"cut {where}, the next track dropped in at its own tempo" if technique == "cut"
+            else f"echo out {where}, the next track dropped in clean at its own tempo")  # fmt: skip
+    return Transition(start, length, deck, False, 1.0, note, technique, beat)
 
 
 def _beatmatched(
@@ -221,9 +288,26 @@ def _beatmatched(
     return Transition(round(start), length, deck, True, speed)
 
 
+def _echo(outgoing: Deck, tr: Transition) -> np.ndarray:
+    """The outgoing track's last beat before the blend, repeated every beat over the blend, each
+    repeat :data:`ECHO_FEEDBACK` quieter, without its lows (they would muddy the next track's)."""
+    beat = max(1, min(tr.beat, tr.start))
+    _, last = bass_split(outgoing.audio[tr.start - beat : tr.start])
+    tail = np.zeros((tr.length, outgoing.audio.shape[1]), dtype=np.float32)
+    gain, at = ECHO_FEEDBACK, 0
+    while at < tr.length and gain > 0.01:
+        part = last[: tr.length - at]
+        tail[at : at + len(part)] += part * np.float32(gain)
+        gain, at = gain * ECHO_FEEDBACK, at + beat
+    return tail
+
+
 def _blend_stems(tr: Transition, outgoing: Deck) -> tuple[np.ndarray, np.ndarray]:
     a = outgoing.audio[tr.start : tr.start + tr.length]
     b = tr.incoming.audio[: tr.length]
+    if tr.technique == "echo_out":
+        ramp = np.minimum(1.0, np.arange(tr.length) / max(1, round(_SWAP_RAMP_S * RATE)))
+        return _echo(outgoing, tr), b * ramp.astype(np.float32)[:, None]
     t = (np.arange(tr.length, dtype=np.float64) + 0.5) / max(tr.length, 1)
     fade_out = np.cos(t * np.pi / 2).astype(np.float32)[:, None]
     fade_in = np.sin(t * np.pi / 2).astype(np.float32)[:, None]
@@ -276,7 +360,7 @@ class Played:
 
 def mix_blocks(
     tracks: Iterable[tuple[int, Callable[[], Track]]],
-    bars: int = DEFAULT_BARS,
+    bars: int | None = None,
     target_lufs: float = TARGET_LUFS,
     on_transition: Callable[[Deck, Transition, int, int], None] | None = None,
     pitch_lock: bool = False,

@@ -20,7 +20,7 @@ from scipy.signal import resample_poly
 from service.dj.analysis import analyze
 from service.dj.render.audio import RATE, load
 from service.dj.render.chapters import Chapter, write_chapters
-from service.dj.render.mix import DEFAULT_BARS, Deck, Played, Track, Transition, mix_blocks, preview
+from service.dj.render.mix import Deck, Played, Track, Transition, mix_blocks, preview
 
 __all__ = [
     "MIX_FORMATS",
@@ -83,7 +83,8 @@ class PreviewFile:
     beatmatched: bool
     speed: float
     note: str
-    peaks: list[float]  # the waveform overview: peak level per column, 0-1
+    peaks: list[float]
+    technique: str = "blend"  # the waveform overview: peak level per column, 0-1
 
 
 @dataclass
@@ -97,9 +98,11 @@ class RenderedSet:
     render_s: float = 0.0  # wall time spent
 
 
-def decode_track(path: Path, grid: tuple[float, float] | None, title: str = "") -> Track:
+def decode_track(
+    path: Path, grid: tuple[float, float] | None, title: str = "", technique: str | None = None
+) -> Track:
     """``path`` decoded for the mix, with its beat grid (tempo, first downbeat in s); without one,
-    the file is analysed for it. Raises ``DecodeError`` (a ``ValueError``) for a file that cannot be
+    the file is analysed for it. ``technique`` is how it comes in (the scorecard's). Raises ``DecodeError`` (a ``ValueError``) for a file that cannot be
     decoded."""
     audio = load(path)
     if grid is None:
@@ -107,7 +110,7 @@ def decode_track(path: Path, grid: tuple[float, float] | None, title: str = "") 
         if found.bpm is not None and found.first_beat_s is not None:
             grid = (found.bpm, found.first_beat_s)
     bpm, first = grid if grid is not None else (None, None)
-    return Track(audio, float(bpm) if bpm else None, first, title or path.name)
+    return Track(audio, float(bpm) if bpm else None, first, title or path.name, technique)
 
 
 def waveform(audio: np.ndarray, bins: int = WAVEFORM_BINS) -> list[float]:
@@ -140,14 +143,14 @@ def render_set(
     previews: Path | None = None,
     preview_format: str = "mp3",
     preview_seconds: float = PREVIEW_SECONDS,
-    bars: int = DEFAULT_BARS,
+    bars: int | None = None,
     keylock: bool = False,
     on_transition: Callable[[Transition, int, int], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RenderedSet:
     """Render ``tracks`` in order: the mix to ``mix`` (format from its extension, a chapter mark
     per track) when given, a preview per transition into the folder ``previews``
-    (``NN-MM.<format>``) when given.
+    (``NN-MM.<format>``) when given. Each blend is as long as its technique says, or ``bars``.
 
     ``on_transition(transition, from_index, to_index)`` hears of each blend as it is planned;
     ``on_progress(done, total)`` of each track as it is passed."""
@@ -166,7 +169,8 @@ def render_set(
         path = previews / f"{a + 1:02d}-{b + 1:02d}.{preview_format}"
         seconds, lead, peaks = _write_preview(outgoing, tr, path, preview_format, preview_seconds)
         result.previews.append(PreviewFile(a, b, path, seconds, lead, tr.length / RATE,
-                                           tr.beatmatched, tr.speed, tr.note, peaks))  # fmt: skip
+                                           tr.beatmatched, tr.speed, tr.note, peaks,
+                                           tr.technique))  # fmt: skip
 
     loaders = [(i, track.load) for i, track in enumerate(tracks)]
     frames = 0
