@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.exceptions import LockError
 
 from service.config import load_config
 from service.dj.analysis import ANALYSIS_VERSION, analyze
 from service.integrations.directus import DirectusClient, DirectusNotFound
 from service.jobs import state
-from service.jobs.queue import enqueue, redis_connection
+from service.jobs.queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +59,8 @@ def run(playlist_id: str) -> str:
     """RQ entry point: analyse one playlist's tracks."""
     state.job_logging()
     config = load_config()
-    ttl_s = float(config["JOB_LOCK_TTL_S"])
-    lock = state.item_lock(redis_connection(config), LOCK_COLLECTION, playlist_id, ttl_s)
-    if not lock.acquire(blocking=False):
-        if state.attempts_left() > 0:
-            raise state.ItemBusy(f"analysis of playlists/{playlist_id} is running elsewhere")
-        return "busy"
-    keepalive = state.KeepAlive(lock, ttl_s)
-    keepalive.start()
-    try:
-        return _run_locked(state.directus_client(config), playlist_id)
-    finally:
-        keepalive.stop()
-        with contextlib.suppress(redis.RedisError, LockError):
-            lock.release()
+    with state.item_locked(LOCK_COLLECTION, playlist_id, config) as held:
+        return _run_locked(state.directus_client(config), playlist_id) if held else "busy"
 
 
 def terminal_failure(playlist_id: str, message: str) -> None:

@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.exceptions import LockError
 
 from service import set_audio
 from service.config import load_config
 from service.integrations.directus import DirectusClient, DirectusForbidden, DirectusNotFound
 from service.jobs import state
-from service.jobs.queue import enqueue, redis_connection
+from service.jobs.queue import enqueue
 from service.track_rows import track_from_item
 
 log = logging.getLogger(__name__)
@@ -66,15 +65,9 @@ def run(set_id: str) -> str:
     """RQ entry point: render what was asked for one set."""
     state.job_logging()
     config = load_config()
-    ttl_s = float(config["JOB_LOCK_TTL_S"])
-    lock = state.item_lock(redis_connection(config), LOCK_COLLECTION, set_id, ttl_s)
-    if not lock.acquire(blocking=False):
-        if state.attempts_left() > 0:
-            raise state.ItemBusy(f"the render of sets/{set_id} is running elsewhere")
-        return "busy"
-    keepalive = state.KeepAlive(lock, ttl_s)
-    keepalive.start()
-    try:
+    with state.item_locked(LOCK_COLLECTION, set_id, config) as held:
+        if not held:
+            return "busy"
         directus = state.directus_client(config)
         outcome = "not asked"
         while (result := _render_once(directus, set_id)) is not None:
@@ -82,10 +75,6 @@ def run(set_id: str) -> str:
             if outcome != "again":
                 break
         return outcome
-    finally:
-        keepalive.stop()
-        with contextlib.suppress(redis.RedisError, LockError):
-            lock.release()
 
 
 def terminal_failure(set_id: str, message: str) -> None:

@@ -14,7 +14,7 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -240,14 +240,12 @@ def job_logging() -> None:
         logs.current_request_id.set((job.meta or {}).get("request_id"))
 
 
-def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = None) -> str:
-    """Run ``work`` on the item once: re-read it, skip if final, record running/done/failed.
-
-    A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
-    are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
-    """
-    job_logging()
-    config = load_config()
+@contextlib.contextmanager
+def item_locked(collection: str, item_id: str, config: Mapping[str, Any]) -> Iterator[bool]:
+    """Hold the item's lock for the block, kept alive while the process lives; yields False on the
+    last attempt when another run holds it (earlier attempts raise :class:`ItemBusy`, for RQ to
+    retry). ``collection`` names what is locked: a pipeline sharing an item with another uses its
+    own (``playlists-analysis`` beside ingest's ``playlists``)."""
     ttl_s = float(config["JOB_LOCK_TTL_S"])
     lock = item_lock(redis_connection(config), collection, item_id, ttl_s)
     if not lock.acquire(blocking=False):
@@ -255,15 +253,27 @@ def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = No
             raise ItemBusy(f"{collection}/{item_id} is being worked on by another job")
         # Last attempt: the other run owns the item; if it dies, the sweep recovers the item.
         log.warning("%s/%s is being worked on elsewhere; leaving it", collection, item_id)
-        return "busy"
+        yield False
+        return
     keepalive = KeepAlive(lock, ttl_s)
     keepalive.start()
     try:
-        return _run_locked(collection, item_id, work, undo)
+        yield True
     finally:
         keepalive.stop()
         with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
+
+
+def run_job(collection: str, item_id: str, work: Work, *, undo: Undo | None = None) -> str:
+    """Run ``work`` on the item once: re-read it, skip if final, record running/done/failed.
+
+    A :class:`JobFailure` fails the item at once. Any other error is retried by RQ while attempts
+    are left; on the last attempt the item is failed and ``undo`` runs (e.g. a refund).
+    """
+    job_logging()
+    with item_locked(collection, item_id, load_config()) as held:
+        return _run_locked(collection, item_id, work, undo) if held else "busy"
 
 
 def _run_locked(collection: str, item_id: str, work: Work, undo: Undo | None) -> str:
