@@ -328,3 +328,14 @@ def test_a_cut_or_an_echo_out_drops_the_next_track_in_at_its_own_tempo_on_a_phra
         assert all(later < earlier for earlier, later in itertools.pairwise(repeats))
         assert repeats[0] > 0.2
         assert np.abs(stem_a[lead + tr.length :]).max() == 0.0
+
+
+def test_a_long_blends_preview_stops_at_a_minute_after_its_bass_swap() -> None:
+    a = Track(clicks(120.0, 0.5, 180.0), 120.0, 0.5)
+    b = Track(clicks(121.0, 0.3, 180.0), 121.0, 0.3, technique="long_blend")  # 32 bars: 64 s
+    deck = prepare(a)
+    tr = transition(deck, b)
+    assert tr.length / RATE == pytest.approx(64.0, abs=0.01)
+    audio, lead = preview(deck, tr)
+    assert len(audio) == 60 * RATE and lead == 4 * RATE
+    assert lead + tr.length // 2 < len(audio)  # the swap is heard

@@ -53,6 +53,8 @@ MAX_STRETCH = 0.12
 PHRASE_BARS = 8
 #: Bars of the blend for each mixing technique the scorecard names (a track without one: DEFAULT_BARS).
 TECHNIQUE_BARS = {"long_blend": 32, "short_blend": 16, "echo_out": 2, "cut": 1}
+#: The longest a transition's preview runs.
+PREVIEW_MAX_S = 60.0
 #: A blend that does not fit is halved down to this before it becomes a plain crossfade.
 MIN_BLEND_BARS = 4
 #: A cut is a fade this short (no click), the next track dropped in on the downbeat.
@@ -326,15 +328,22 @@ def _blend_stems(tr: Transition, outgoing: Deck) -> tuple[np.ndarray, np.ndarray
 
 
 def preview(
-    outgoing: Deck, tr: Transition, seconds: float = 45.0, stems: bool = False
+    outgoing: Deck,
+    tr: Transition,
+    seconds: float = 45.0,
+    stems: bool = False,
+    longest_s: float = PREVIEW_MAX_S,
 ) -> tuple[np.ndarray, int] | tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """The blend with some of each track around it, ``seconds`` long where the tracks allow;
+    """The blend with some of each track around it, ``seconds`` long where the tracks allow and
+    never longer than ``longest_s`` (a long blend is heard from its start through its bass swap);
     returns (frames, frame of the blend's start in them) and, with ``stems``, each side alone."""
     side = max(round((seconds * RATE - tr.length) / 2), 4 * RATE)
     lead = min(side, tr.start)
+    room = round(longest_s * RATE) - lead
+    heard = min(tr.length, room)
     head = outgoing.audio[tr.start - lead : tr.start]
-    tail = tr.incoming.audio[tr.length : tr.length + side]
-    a, b = tr.stems(outgoing)
+    tail = tr.incoming.audio[tr.length : tr.length + max(0, min(side, room - heard))]
+    a, b = (stem[:heard] for stem in tr.stems(outgoing))
     audio = limit(np.concatenate([head, a + b, tail]))
     if not stems:
         return audio, lead
