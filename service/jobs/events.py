@@ -32,6 +32,7 @@ class Pipeline:
     timeout_s: int
     retry_intervals_s: tuple[int, ...]
     sweep: bool
+    queue: str = "default"  # the RQ queue its jobs wait on (``audio`` for long audio work)
 
     def job_id(self, item_id: str | int) -> str:
         """The deterministic RQ job id for this pipeline and item, e.g. ``set-generate-<id>``."""
@@ -84,6 +85,7 @@ def parse_event_map(data: Mapping[str, Any]) -> EventMap:
             timeout_s=int(spec["timeout_s"]),
             retry_intervals_s=tuple(int(s) for s in spec.get("retry_intervals_s", ())),
             sweep=bool(spec.get("sweep", False)),
+            queue=str(spec.get("queue", "default")),
         )
         for name, spec in data["pipelines"].items()
     }

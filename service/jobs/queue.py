@@ -27,6 +27,10 @@ from service.logs import current_request_id
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "default"
+#: Long audio work (analysis, rendering), taken by a worker of its own.
+AUDIO_QUEUE = "audio"
+#: Every queue, in the order a worker that takes several serves them.
+QUEUES = (QUEUE_NAME, AUDIO_QUEUE)
 # Keep finished jobs briefly: RQ keeps a unique job id locked while its record exists.
 RESULT_TTL_S = 60
 # Failed jobs stay a week for the operator (`rq info`); enqueue replaces them on a re-run.
@@ -55,9 +59,9 @@ def redis_connection(config: Mapping[str, Any] | None = None) -> redis.Redis:
     return _connection((config or load_config())["REDIS_URL"])
 
 
-def job_queue(connection: redis.Redis) -> Queue:
-    """The queue every pipeline runs on."""
-    return Queue(QUEUE_NAME, connection=connection)
+def job_queue(connection: redis.Redis, name: str = QUEUE_NAME) -> Queue:
+    """A queue by name: ``default``, where most pipelines run, unless told."""
+    return Queue(name, connection=connection)
 
 
 def job_id(pipeline: str, item_id: str | int) -> str:
@@ -95,7 +99,7 @@ def enqueue(
     """Start ``pipeline`` for ``item_id`` unless its job is already waiting or running."""
     spec = load_event_map().pipeline(pipeline)
     connection = connection or redis_connection()
-    queue = job_queue(connection)
+    queue = job_queue(connection, spec.queue)
     jid = spec.job_id(item_id)
     for _ in range(2):
         try:

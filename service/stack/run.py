@@ -15,6 +15,7 @@ from pathlib import Path
 import redis
 
 from service.integrations.directus import DirectusClient
+from service.jobs.queue import AUDIO_QUEUE, QUEUE_NAME
 from service.jobs.sweep import sweep
 from service.legal import publish_legal_documents
 from service.stack import directus, services
@@ -24,8 +25,6 @@ from service.stack.settings import GUNICORN_CONFIG, REPO_ROOT, StackSettings
 from service.stack.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
-
-QUEUES = ("default",)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -138,7 +137,17 @@ def run_stack(settings: StackSettings, *, seed: bool = True, block: bool = True)
             service_process(
                 "worker",
                 [console_script("rq"), "worker", "--with-scheduler", "--url", settings.redis_url,
-                 *QUEUES],
+                 QUEUE_NAME],
+            ),
+        )  # fmt: skip
+        # Analysis and rendering take minutes of CPU: their own worker (and its scheduler for the
+        # audio queue's retries), so a set is never kept waiting behind them.
+        supervisor.add(
+            "audio-worker",
+            service_process(
+                "audio-worker",
+                [console_script("rq"), "worker", "--with-scheduler", "--url", settings.redis_url,
+                 AUDIO_QUEUE],
             ),
         )  # fmt: skip
         # The sweep re-enqueues items stuck in queued/running (lost events, dead workers).

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from service.jobs.events import EVENT_MAP_FILE, load_event_map, parse_event_map
-from service.jobs.queue import job_id
-from service.stack.settings import SNAPSHOT_FILE
+from service.jobs.queue import AUDIO_QUEUE, QUEUES, job_id
+from service.stack.settings import REPO_ROOT, SNAPSHOT_FILE
 
 EVENT_MAP = load_event_map()
 SNAPSHOT_COLLECTIONS = {
@@ -83,3 +83,15 @@ def test_the_sweep_is_registered_with_rq_cron_at_the_configured_interval(monkeyp
     cron._job_data_registry.clear()
     assert entry["interval"] == 45
     assert entry["func"].__module__ == "service.jobs.sweep"
+
+
+def test_audio_work_waits_on_its_own_queue_and_every_queue_has_a_worker() -> None:
+    queues = {p.name: p.queue for p in EVENT_MAP.pipelines.values()}
+    assert {name for name, queue in queues.items() if queue == AUDIO_QUEUE} == {"analyze", "render"}
+    assert set(queues.values()) <= set(QUEUES)
+    # Production: a worker (and a scheduler, for retries) on each queue.
+    services = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+    commands = [s.get("command") or [] for s in services.values()]
+    for queue in QUEUES:
+        assert any(c[:2] == ["rq", "worker"] and queue in c for c in commands), queue
+        assert any("--with-scheduler" in c and queue in c for c in commands), queue

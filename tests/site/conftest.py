@@ -19,6 +19,7 @@ from rq import Queue, SimpleWorker
 from service import ledger
 from service.config import DEFAULTS
 from service.integrations.directus import DirectusClient
+from service.jobs.queue import QUEUES
 from service.legal import publish_legal_documents
 from service.stack.access import role_id
 from service.web.app import create_app
@@ -88,9 +89,8 @@ def run_jobs(
         # Jobs read their configuration from the environment, as in a worker process.
         for name, value in worker_environment(site_app).items():
             monkeypatch.setenv(name, value)
-        SimpleWorker([Queue("default", connection=site_redis)], connection=site_redis).work(
-            burst=True
-        )
+        queues = [Queue(name, connection=site_redis) for name in QUEUES]
+        SimpleWorker(queues, connection=site_redis).work(burst=True)
 
     return run
 

@@ -134,7 +134,7 @@ def test_asking_for_the_mix_queues_one_render_and_a_set_without_audio_says_why(
         assert response.status_code == 303 and response.headers["Location"].endswith("#hear")
     asked = stack.service.get_item("sets", set_id, fields=["render_request"])["render_request"]
     assert asked["mix"] is True and asked["keylock"] is True
-    assert Queue("default", connection=site_redis).job_ids.count(job_id("render", set_id)) == 1
+    assert Queue("audio", connection=site_redis).job_ids.count(job_id("render", set_id)) == 1
     assert browser.get(f"/sets/{set_id}/render/status").json["status"] == "queued"
     assert 'id="render-progress"' in browser.get(f"/sets/{set_id}").text
 
@@ -173,7 +173,7 @@ def test_a_render_whose_job_was_lost_is_asked_for_again_when_its_page_polls(
 
     dj, browser = dj_client
     set_id = make_done_set(stack.service, dj.id, make_library(stack.service, dj.id))
-    queue = Queue("default", connection=site_redis)
+    queue = Queue("audio", connection=site_redis)
     fresh = dt.datetime.now(dt.UTC).isoformat()
     stack.service.update_item("sets", set_id, {"render_request": {"mix": False, "at": fresh}})
     assert browser.get(f"/sets/{set_id}/render/status").json["status"] == "queued"

@@ -25,6 +25,7 @@ import redis
 import requests
 
 from service.integrations.directus import DirectusClient
+from service.jobs.queue import QUEUES
 from service.stack import directus
 from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.services import create_database, drop_database
@@ -226,7 +227,7 @@ def build_scaled_stack(extra_service_env: dict[str, str] | None = None) -> Scale
         for n in range(2):
             worker = spawn(
                 [console_script("rq"), "worker", "--with-scheduler", "--url", settings.redis_url,
-                 "--job-monitoring-interval", "1", "default"],
+                 "--job-monitoring-interval", "1", *QUEUES],
                 log_dir / f"worker-{n}.log", env=stack.service_env(), cwd=REPO_ROOT,
             )  # fmt: skip
             stack.workers.append(worker)

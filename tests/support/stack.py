@@ -22,6 +22,7 @@ from typing import Any
 import redis
 
 from service.integrations.directus import DirectusClient
+from service.jobs.queue import QUEUES
 from service.stack import directus
 from service.stack.processes import console_script, spawn, stop_process, wait_for_http
 from service.stack.services import create_database, drop_database
@@ -163,11 +164,11 @@ class ServiceProcesses:
             self.web = None
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        """Start one `rq worker --with-scheduler` that heartbeats every second."""
+        """Start one `rq worker --with-scheduler` on every queue that heartbeats every second."""
         worker = self._spawn(
             f"worker-{len(self.workers)}",
             [console_script("rq"), "worker", "--with-scheduler", "--url", self.stack.settings.redis_url,
-             "--job-monitoring-interval", "1", "--logging_level", "INFO", "default"],
+             "--job-monitoring-interval", "1", "--logging_level", "INFO", *QUEUES],
         )  # fmt: skip
         self.workers.append(worker)
         return worker
