@@ -12,7 +12,7 @@ from rq import Queue, SimpleWorker
 from service import ledger
 from service.jobs.queue import enqueue
 from service.web.app import create_app
-from tests.pipelines.helpers import make_dj
+from tests.pipelines.helpers import make_dj, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -74,19 +74,26 @@ def test_jobs_ledger_webhooks_and_queues_are_counted(stack, app, monkeypatch) ->
     before = scrape(app)
     owner = make_dj(stack.service, grant=0)
     stack.service.update_item("directus_users", owner, {"email_verified_at": None})
-    enqueue("signup_grant", owner, connection=stack.redis)
+    # A queue no worker serves shows its waiting job (the stack's own worker may be running).
+    probe = Queue("metrics-probe", connection=stack.redis)
+    probe.enqueue("builtins.len", "x")
     waiting = scrape(app)
-    assert value(waiting, "aidj_queue_jobs", queue="default", state="waiting") >= 1
+    probe.delete(delete_jobs=True)
+    assert value(waiting, "aidj_queue_jobs", queue="metrics-probe", state="waiting") == 1
+    enqueue("signup_grant", owner, connection=stack.redis)
     SimpleWorker([Queue("default", connection=stack.redis)], connection=stack.redis).work(
         burst=True
-    )
+    )  # unless the stack's worker took it first
     app.test_client().post("/hooks/directus", data=b"{}")  # unsigned: refused
     ledger.grant(stack.service, owner, 2, f"test-grant:{owner}", reason="adjustment")
-    after = scrape(app)
+    ok_before = value(before, "aidj_jobs_total", pipeline="signup_grant", outcome="ok")
 
-    assert value(after, "aidj_jobs_total", pipeline="signup_grant", outcome="ok") > value(
-        before, "aidj_jobs_total", pipeline="signup_grant", outcome="ok"
-    )
+    def counted():
+        figures = scrape(app)
+        ok = value(figures, "aidj_jobs_total", pipeline="signup_grant", outcome="ok")
+        return figures if ok > ok_before else None
+
+    after = wait_for(counted, 30, "the sign-up grant job to be counted")
     assert value(after, "aidj_job_duration_seconds_count", pipeline="signup_grant") >= 1
     assert value(
         after, "aidj_webhook_rejections_total", source="directus",
