@@ -81,11 +81,12 @@ def terminal_failure(set_id: str, message: str) -> None:
     """Mark the render failed from outside its job (timeout, dead worker, last retry)."""
     directus = state.directus_client()
     with contextlib.suppress(DirectusNotFound, DirectusForbidden):
-        item = directus.get_item("sets", set_id, fields=["render"])
-        render = dict(item.get("render") or {})
-        directus.update_item(
-            "sets", set_id, {"render": {**render, "status": "failed", "error": message}}
-        )
+        item = directus.get_item("sets", set_id, fields=["render", "render_request"])
+        # Failed for the request it was running: the page stops waiting, the DJ may ask again.
+        asked = (item.get("render_request") or {}).get("at")
+        render = {**(item.get("render") or {}), "status": "failed", "error": message,
+                  "requested_at": asked}  # fmt: skip
+        directus.update_item("sets", set_id, {"render": render})
     log.warning("render of set %s failed: %s", set_id, message)
 
 
@@ -110,7 +111,7 @@ def _render_once(directus: DirectusClient, set_id: str) -> str | None:
         return "gone"
     if set_audio.status(item) != "queued" and (item.get("render") or {}).get("status") != "running":
         return None
-    if item.get("status") != "done":
+    if item.get("status") != "done" or not item.get("render_request"):
         return None  # being rebuilt: its generate job asks again when done
     asked = dict(item["render_request"])
     before = dict(item.get("render") or {})

@@ -186,3 +186,25 @@ def test_a_render_whose_job_was_lost_is_asked_for_again_when_its_page_polls(
     assert browser.get(f"/sets/{set_id}/render/status").json["status"] == "queued"
     browser.get(f"/sets/{set_id}/render/status")
     assert queue.job_ids.count(job_id("render", set_id)) == 1
+
+
+def test_a_render_that_died_says_so_and_is_not_asked_again(
+    stack, site_app, dj_client, site_redis, monkeypatch
+) -> None:
+    import datetime as dt
+
+    from service.jobs import render
+    from tests.site.conftest import worker_environment
+
+    for name, value in worker_environment(site_app).items():  # as in the worker
+        monkeypatch.setenv(name, value)
+    dj, browser = dj_client
+    set_id = make_done_set(stack.service, dj.id, make_library(stack.service, dj.id))
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    stack.service.update_item("sets", set_id, {"render_request": {"mix": True, "at": long_ago}})
+
+    render.terminal_failure(set_id, "The job ran out of time.")
+
+    status = browser.get(f"/sets/{set_id}/render/status").json
+    assert status == {"status": "failed", "progress": 0, "error": "The job ran out of time."}
+    assert job_id("render", set_id) not in Queue("audio", connection=site_redis).job_ids
