@@ -70,9 +70,11 @@ def run(set_id: str) -> str:
             return "busy"
         directus = state.directus_client(config)
         outcome = "not asked"
+        # Until nothing is asked: a request made while this render ran is taken up here, since
+        # enqueueing it found this job still running.
         while (result := _render_once(directus, set_id)) is not None:
             outcome = result
-            if outcome != "again":
+            if outcome == "gone":
                 break
         return outcome
 
@@ -105,7 +107,7 @@ def _read(directus: DirectusClient, set_id: str) -> dict[str, Any] | None:
 
 
 def _render_once(directus: DirectusClient, set_id: str) -> str | None:
-    """One pass: None when nothing is asked, else what happened ("again": asked anew meanwhile)."""
+    """One pass: None when nothing is asked, else what happened."""
     item = _read(directus, set_id)
     if item is None:
         return "gone"
@@ -274,5 +276,4 @@ def _record(directus: DirectusClient, set_id: str, asked: dict[str, Any],
     directus.update_item("sets", set_id, {"render": record})
     kept = set(set_audio.file_ids(record))
     set_audio.delete_files(directus, [f for f in set_audio.file_ids(before) if f not in kept])
-    newer = (current.get("render_request") or {}).get("at") != asked.get("at")
-    return "again" if newer else "done"
+    return "done"

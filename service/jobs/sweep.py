@@ -9,7 +9,8 @@ expired (the run stopped extending it) on a worker that stopped heartbeating is 
 replaced. An item recovered ``SWEEP_MAX_RECOVERIES`` times is failed
 (with the pipeline's undo, e.g. a refund) rather than retried forever. DJs active in the last hour
 without a sign-up grant (the job their log-in started was lost) get the grant job, and Paddle events
-stored but still ``received`` after ``SWEEP_STALE_S`` (their job was lost) get theirs.
+stored but still ``received`` after ``SWEEP_STALE_S`` (their job was lost) get theirs, and so do set
+renders asked for and never started.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 
-from service import ledger, metrics
+from service import ledger, metrics, set_audio
 from service.config import load_config
 from service.integrations.directus import DirectusClient
 from service.jobs.events import Pipeline, load_event_map
@@ -294,6 +295,42 @@ def sweep_paddle_events(
     return enqueued
 
 
+#: Renders asked for longer ago than this are not looked at any more (the DJ asks again).
+RENDER_LOOKBACK_S = 24 * 3600
+
+
+def sweep_renders(
+    directus: DirectusClient,
+    connection: redis.Redis,
+    *,
+    stale_s: float,
+    now: datetime | None = None,
+) -> list[str]:
+    """Enqueue renders asked for ``stale_s`` ago and never started: their job was lost (Redis down
+    when asked), or the request came as the set's last render job was ending."""
+    moment = now or datetime.now(UTC)
+    rows = directus.list_items(
+        "sets",
+        filter={
+            "render_request": {"_nnull": True},
+            "date_updated": {
+                "_between": [_cutoff(RENDER_LOOKBACK_S, moment), _cutoff(stale_s, moment)]
+            },
+        },
+        fields=["id", "render", "render_request"],
+        limit=GRANT_BATCH,
+    )
+    enqueued = []
+    for row in rows:
+        if set_audio.status(row) != "queued" or set_audio.waiting_s(row) < stale_s:
+            continue
+        job = enqueue("render", row["id"], connection=connection)
+        if job.created:
+            log.info("sweep: the render of set %s never started; enqueued", row["id"])
+            enqueued.append(job.job_id)
+    return enqueued
+
+
 def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """RQ cron entry point: one sweep with the service configuration, once per interval."""
     job_logging()
@@ -314,4 +351,8 @@ def run(config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     paddle = sweep_paddle_events(
         directus_client(config), connection, stale_s=float(config["SWEEP_STALE_S"])
     )
-    return {**report.__dict__, "signup_grants": grants, "paddle_events": paddle}
+    renders = sweep_renders(
+        directus_client(config), connection, stale_s=float(config["SWEEP_STALE_S"])
+    )
+    return {**report.__dict__, "signup_grants": grants, "paddle_events": paddle,
+            "renders": renders}  # fmt: skip

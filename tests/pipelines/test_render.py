@@ -16,9 +16,9 @@ from mutagen.id3 import ID3
 from service import set_audio
 from service.dj.analysis.synth import render
 from service.dj.keys import parse_key
-from service.jobs.queue import enqueue
+from service.jobs.queue import enqueue, job_id
 from service.privacy.erase import erase_user
-from tests.pipelines.helpers import make_dj, upload_playlist, wait_for
+from tests.pipelines.helpers import make_dj, upload_playlist, wait_for, wait_for_job_to_settle
 
 pytestmark = pytest.mark.stack
 
@@ -99,6 +99,7 @@ def test_the_mix_comes_on_request_with_cue_sheet_and_chapters_and_replaces_nothi
                                       fields=["track"])[0]["track"]  # fmt: skip
     broken = stack.service.upload_file(b"RIFF\x10\x00\x00\x00WAVEnot audio", "broken.wav")
     stack.service.update_item("tracks", second, {"file": broken["id"]})
+    wait_for_job_to_settle(stack.redis, job_id("render", set_id))
     set_audio.request(stack.service, stack.service.get_item("sets", set_id), mix=False)
     enqueue("render", set_id, connection=stack.redis)
     first = _rendered(stack.service, set_id)["render"]
@@ -106,6 +107,7 @@ def test_the_mix_comes_on_request_with_cue_sheet_and_chapters_and_replaces_nothi
     assert [(p["from"], p["to"]) for p in first["previews"]] == [(1, 3), (3, 4)]
     assert [s["position"] for s in first["skipped"]] == [2]
 
+    wait_for_job_to_settle(stack.redis, job_id("render", set_id))
     set_audio.request(stack.service, stack.service.get_item("sets", set_id), mix=True)
     enqueue("render", set_id, connection=stack.redis)
     item = _rendered(stack.service, set_id)

@@ -208,3 +208,18 @@ def test_a_render_that_died_says_so_and_is_not_asked_again(
     status = browser.get(f"/sets/{set_id}/render/status").json
     assert status == {"status": "failed", "progress": 0, "error": "The job ran out of time."}
     assert job_id("render", set_id) not in Queue("audio", connection=site_redis).job_ids
+
+
+def test_a_render_whose_job_was_lost_is_started_by_the_sweep(stack, dj_client, site_redis) -> None:
+    import datetime as dt
+
+    from service.jobs.sweep import sweep_renders
+
+    dj, _ = dj_client
+    set_id = make_done_set(stack.service, dj.id, make_library(stack.service, dj.id))
+    lost = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    stack.service.update_item("sets", set_id, {"render_request": {"mix": False, "at": lost}})
+
+    assert job_id("render", set_id) in sweep_renders(stack.service, site_redis, stale_s=0)
+    assert job_id("render", set_id) not in sweep_renders(stack.service, site_redis, stale_s=0)
+    assert job_id("render", set_id) in Queue("audio", connection=site_redis).job_ids
