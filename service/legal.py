@@ -81,16 +81,21 @@ def publish_legal_documents(client: DirectusClient) -> list[str]:
     return created
 
 
+def _in_effect(slug: str) -> dict[str, Any]:
+    """The filter for published versions of ``slug`` whose effective date has come."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return {
+        "slug": {"_eq": slug},
+        "status": {"_eq": "published"},
+        "effective_date": {"_lte": today},
+    }
+
+
 def current_document(client: DirectusClient, slug: str) -> dict[str, Any] | None:
     """The published version of ``slug`` in force today (the latest effective date not in the future)."""
-    today = dt.datetime.now(dt.UTC).date().isoformat()
     items = client.list_items(
         "legal_documents",
-        filter={
-            "slug": {"_eq": slug},
-            "status": {"_eq": "published"},
-            "effective_date": {"_lte": today},
-        },
+        filter=_in_effect(slug),
         fields=["id", "slug", "title", "version", "effective_date", "body", "material_change"],
         sort=["-effective_date", "-id"],
         limit=1,
@@ -101,14 +106,9 @@ def current_document(client: DirectusClient, slug: str) -> dict[str, Any] | None
 def published_versions(client: DirectusClient, slug: str) -> list[dict[str, Any]]:
     """Every published version of ``slug`` already in effect, newest first, with its dates: each
     was in force from its effective date until the next one's."""
-    today = dt.datetime.now(dt.UTC).date().isoformat()
     items = client.list_items(
         "legal_documents",
-        filter={
-            "slug": {"_eq": slug},
-            "status": {"_eq": "published"},
-            "effective_date": {"_lte": today},
-        },
+        filter=_in_effect(slug),
         fields=["id", "slug", "title", "version", "effective_date", "material_change"],
         sort=["-effective_date", "-id"],
         limit=-1,
@@ -120,11 +120,9 @@ def published_versions(client: DirectusClient, slug: str) -> list[dict[str, Any]
 
 def document_version(client: DirectusClient, slug: str, version: str) -> dict[str, Any] | None:
     """One published version of ``slug`` in effect or past, by its version label."""
-    today = dt.datetime.now(dt.UTC).date().isoformat()
     items = client.list_items(
         "legal_documents",
-        filter={"slug": {"_eq": slug}, "version": {"_eq": version}, "status": {"_eq": "published"},
-                "effective_date": {"_lte": today}},
+        filter={**_in_effect(slug), "version": {"_eq": version}},
         fields=["id", "slug", "title", "version", "effective_date", "body"],
         limit=1,
     )  # fmt: skip

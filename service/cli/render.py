@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from service.dj.render import Track
 
 USAGE_ERROR = 2
-MIX_SUFFIXES = (".flac", ".wav", ".ogg", ".mp3")
 
 
 def _fail(message: str) -> None:
@@ -89,8 +88,9 @@ def render_command(
 ) -> None:
     """Render SET.json (from `aidj set build --format json`) as one beatmatched mix."""
     from service.dj.render import RATE, SetTrack, Transition, cue_sheet, render_set
+    from service.dj.render.outputs import MIX_FORMATS
 
-    if Path(out).suffix.lower() not in MIX_SUFFIXES:
+    if Path(out).suffix.lower() not in MIX_FORMATS:
         _fail(f"output {out!r}: use a .flac, .wav, .ogg or .mp3 name")
     try:
         with open(set_path, encoding="utf-8") as fh:

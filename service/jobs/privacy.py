@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +60,24 @@ def run_export(directus: DirectusClient, secret: str, request: dict[str, Any]) -
     )  # fmt: skip
 
 
-def export(request_id: str) -> str:
-    """RQ entry point: the archive of one access or portability request, then its mail."""
+def _open(request_id: str) -> tuple[DirectusClient, Mapping[str, Any], dict[str, Any] | None]:
+    """A privacy job's start: its logging, Directus client and configuration, and the request
+    (None when it is gone)."""
     state.job_logging()
     config = load_config()
     directus = state.directus_client(config)
-    secret = str(config["SECRET_KEY"])
     try:
-        request = privacy.get_request(directus, request_id)
+        return directus, config, privacy.get_request(directus, request_id)
     except (DirectusNotFound, DirectusForbidden):
+        return directus, config, None
+
+
+def export(request_id: str) -> str:
+    """RQ entry point: the archive of one access or portability request, then its mail."""
+    directus, config, request = _open(request_id)
+    if request is None:
         return "gone"
+    secret = str(config["SECRET_KEY"])
     if request["kind"] not in EXPORT_KINDS or not request.get("user"):
         return "not an export"
     if request["state"] not in ("verified", "in_progress"):
@@ -193,14 +202,10 @@ def child_account(request_id: str) -> str:
     """
     from service.privacy.erase import erase_user
 
-    state.job_logging()
-    config = load_config()
-    directus = state.directus_client(config)
-    secret = str(config["SECRET_KEY"])
-    try:
-        request = privacy.get_request(directus, request_id)
-    except (DirectusNotFound, DirectusForbidden):
+    directus, config, request = _open(request_id)
+    if request is None:
         return "gone"
+    secret = str(config["SECRET_KEY"])
     if request["state"] in privacy.FINAL:
         return f"nothing to do ({request['state']})"
     if not request.get("child_account") or request["kind"] != "deletion" or not request.get("user"):
@@ -223,12 +228,8 @@ def staff_action(request_id: str) -> str:
     """RQ entry point for what staff do in the Studio (forwarded by the event map): a request created
     with ``child_account`` ticked purges that account at once; a request set to rejected mails the
     DJ the reason."""
-    state.job_logging()
-    config = load_config()
-    directus = state.directus_client(config)
-    try:
-        request = privacy.get_request(directus, request_id)
-    except (DirectusNotFound, DirectusForbidden):
+    directus, config, request = _open(request_id)
+    if request is None:
         return "gone"
     if request.get("child_account") and request["kind"] == "deletion":
         return child_account(request_id)
