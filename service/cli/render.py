@@ -24,11 +24,13 @@ def _fail(message: str) -> None:
     raise SystemExit(USAGE_ERROR)
 
 
-def _resolve(path: str, base: Path) -> Path:
+def _resolve(path: str, bases: list[Path]) -> Path:
+    """``path`` as written, else under the first of ``bases`` (SET.json's folder, the pool's) that
+    holds it."""
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return p
-    return base / p
+    return next((base / p for base in bases if (base / p).exists()), bases[0] / p)
 
 
 def _grid(entry: dict[str, Any]) -> tuple[float, float] | None:
@@ -41,11 +43,11 @@ def _grid(entry: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def _track_loader(entry: dict[str, Any], base: Path, technique: str | None) -> Track:
+def _track_loader(entry: dict[str, Any], bases: list[Path], technique: str | None) -> Track:
     """Decode one track of SET.json; analyse it when the JSON carries no beat grid."""
     from service.dj.render import decode_track
 
-    path = _resolve(str(entry.get("path") or ""), base)
+    path = _resolve(str(entry.get("path") or ""), bases)
     return decode_track(path, _grid(entry), str(entry.get("title") or path.name), technique)
 
 
@@ -101,14 +103,17 @@ def render_command(
         _fail(f"{set_path}: not a set written by `aidj set build --format json`")
     if not entries:
         _fail(f"{set_path}: the set has no tracks")
-    base = Path(set_path).resolve().parent
+    bases = [Path(set_path).resolve().parent]
+    pool_folder = (payload.get("set") or {}).get("pool_folder")
+    if isinstance(pool_folder, str) and pool_folder:
+        bases.append(Path(pool_folder))
     preview_dir = Path(previews) if previews else None
     if preview_dir is not None:
         preview_dir.mkdir(parents=True, exist_ok=True)
     techniques = _techniques(payload)
     tracks = [
         SetTrack(
-            lambda e=entry: _track_loader(e, base, techniques.get(str(e.get("id")))),
+            lambda e=entry: _track_loader(e, bases, techniques.get(str(e.get("id")))),
             str(entry.get("title") or Path(str(entry.get("path") or "?")).stem),
             str(entry.get("artist") or ""),
         )

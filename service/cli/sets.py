@@ -305,6 +305,10 @@ def build_command(
             "bpm_range": list(request.bpm_range) if request.bpm_range else None,
             "brief": brief_used,
             "search": asdict(planned.stats) if planned.stats else None,
+            # Where the pool's relative paths start, for `aidj set render` run from elsewhere.
+            "pool_folder": os.path.abspath(
+                pool_path if os.path.isdir(pool_path) else os.path.dirname(pool_path) or "."
+            ),
         }
     }
     if fmt == "serato":

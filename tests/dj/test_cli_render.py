@@ -130,3 +130,25 @@ def test_each_transition_is_played_as_the_sets_tip_says(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "1 (One) → 2 (Two): 3.9 s echo, echo out on a phrase boundary" in result.output
     assert "2 (Two) → 3 (Three): " in result.output and " s blend, beatmatched" in result.output
+
+
+def test_a_set_built_from_a_playlist_elsewhere_renders_from_the_playlists_folder(
+    tmp_path: Path,
+) -> None:
+    from service.stack.demo import write_demo_library
+
+    _, playlist = write_demo_library(tmp_path / "Music")
+    out = tmp_path / "sets"
+    out.mkdir()
+    built = CliRunner().invoke(main, ["set", "build", str(playlist), "--duration", "15m",
+                                      "--format", "json", "-o", str(out / "set.json")])  # fmt: skip
+    assert built.exit_code == 0, built.output
+    payload = json.loads((out / "set.json").read_text())
+    assert not Path(payload["tracks"][0]["path"]).is_absolute()  # as the playlist names it
+    assert payload["set"]["pool_folder"] == str((tmp_path / "Music").resolve())
+
+    result = CliRunner().invoke(
+        main, ["set", "render", str(out / "set.json"), "-o", str(out / "mix.ogg"), "--bars", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(payload['tracks'])} tracks" in result.output
